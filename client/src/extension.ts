@@ -1,0 +1,2 @@
+// placeholder — the client helper replaces this file
+export {};

@@ -1,0 +1,4 @@
+/** The editor-independent engine. Imports neither `vscode` nor `vscode-languageserver`. */
+export * from './model/schema';
+export * from './syntax';
+export * from './language';

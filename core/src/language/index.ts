@@ -1,0 +1,10 @@
+export * from './types';
+export * from './documents';
+export * from './fsHost';
+export * from './suggest';
+export { validateTask } from './diagnostics';
+export { complete } from './completion';
+export { hover } from './hover';
+export { documentSymbols, foldingRanges } from './symbols';
+export { codeActions } from './codeActions';
+export { codeLenses } from './codeLens';
