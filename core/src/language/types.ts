@@ -33,6 +33,12 @@ export const DIAGNOSTIC_CODES = {
   'no-checks': 'The task has no checks and no reward script: nothing can verify it.',
   'rubric-file-unmentioned': 'A rubric file is not mentioned by any check or by the intent.',
   'solution-conflict': 'A field needs exactly one of two alternatives.',
+  // ClawGym task directories (core/src/clawgym/)
+  'json-syntax': 'The file is not valid JSON.',
+  'missing-file': 'A file a ClawGym task directory needs (data_entry.json, reward/reward.sh) is missing.',
+  'task-id-mismatch': 'A ClawGym task_id differs from its folder name.',
+  'inputs-ignored': 'The task has input_files/ but no input_mount_dir, so its inputs would never reach the workspace.',
+  'symlink-escape': 'A symbolic link points outside the task directory.',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
