@@ -148,6 +148,7 @@ export function parseJson(text: string): JsonParseResult {
           pos++;
           return { type: 'object', span: { start, end: pos }, properties };
         }
+        if (text[pos] === '"') fail('missing `,` before this property');
         fail(`expected \`,\` or \`}\` after a property, found ${describe(pos)}`);
       }
     }

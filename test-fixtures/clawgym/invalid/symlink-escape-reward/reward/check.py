@@ -1,0 +1,1 @@
+../../../valid/task_0101/reward/check.py
