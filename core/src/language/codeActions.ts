@@ -36,7 +36,9 @@ export function codeActions(doc: TaskDocument, span: Span, diagnostics: Diagnost
         // One broken fix must not hide the others.
       }
     }
-    return out;
+    // A diagnostic from an older version of the text may point past its end: drop such fixes.
+    const len = doc.parsed.text.length;
+    return out.filter((a) => a.edits.every((e) => 0 <= e.span.start && e.span.start <= e.span.end && e.span.end <= len));
   } catch {
     return [];
   }
@@ -108,7 +110,7 @@ function missingFieldFix(doc: TaskDocument, d: Diagnostic, ids: IdPool, fix: Fix
   const missing = (d.data?.missing ?? []).filter((m) => typeof m === 'string' && m !== '');
   if (missing.length === 0) return [];
   const parentSchema = schemaAtPath(Task, path, parsed.value);
-  const object = parentSchema && objectOf(parentSchema, valueAtPath(parsed.value, path));
+  const object = parentSchema && objectOf(parentSchema, valueAtPath(parsed.value, path), missing);
   if (!object) return [];
   const ctx: PlaceholderContext = { doc, path, ids, value: valueAtPath(parsed.value, path) };
   const entries: [string, YamlValue][] = [];
@@ -233,17 +235,20 @@ function schemaAtPath(root: z.ZodType, path: NodePath, value: unknown): z.ZodTyp
   return s;
 }
 
-/** The object schema to add fields to, resolving a union (e.g. a check) by the value's keys. */
-function objectOf(schema: z.ZodType, value: unknown): z.ZodObject | undefined {
+/** The object schema to add `wanted` fields to, resolving a union (e.g. a check) by the value's keys. */
+function objectOf(schema: z.ZodType, value: unknown, wanted: string[]): z.ZodObject | undefined {
   let s: z.ZodType | undefined = unwrap(schema);
-  if ((s.def as { type: string }).type === 'union') s = pickUnionMember(s, value);
+  if ((s.def as { type: string }).type === 'union') s = pickUnionMember(s, value, wanted);
   if (!s) return undefined;
   s = unwrap(s);
   return (s.def as { type: string }).type === 'object' ? (s as unknown as z.ZodObject) : undefined;
 }
 
-/** The union member that knows most of the value's keys (e.g. the check variant of its kind). */
-function pickUnionMember(union: z.ZodType, value: unknown): z.ZodType | undefined {
+/**
+ * The object member of a union that has the `wanted` fields and knows most of the value's keys
+ * (e.g. the check variant of the check's kind).
+ */
+function pickUnionMember(union: z.ZodType, value: unknown, wanted: string[] = []): z.ZodType | undefined {
   const options = (union.def as unknown as { options: z.ZodType[] }).options;
   const keys = value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
   let best: z.ZodType | undefined;
@@ -252,7 +257,7 @@ function pickUnionMember(union: z.ZodType, value: unknown): z.ZodType | undefine
     const u = unwrap(o);
     if ((u.def as { type: string }).type !== 'object') continue;
     const shape = (u as unknown as z.ZodObject).shape as Record<string, unknown>;
-    const score = keys.filter((k) => k in shape).length;
+    const score = wanted.filter((k) => k in shape).length * 1000 + keys.filter((k) => k in shape).length;
     if (score > bestScore) {
       best = u;
       bestScore = score;
@@ -336,7 +341,7 @@ function newId(ctx: PlaceholderContext): string {
   return ctx.ids.next(base, false);
 }
 
-/** `file:///tasks/Sleep%20Study.clawtask` -> `sleep-study`; untitled documents -> `task`. */
+/** `file:///tasks/pcs_trends.clawtask` -> `pcs_trends`; `Sleep%20Study.clawtask` -> `sleep-study`. */
 export function taskIdFromUri(uri: string): string {
   let name = uri;
   try {
@@ -346,6 +351,8 @@ export function taskIdFromUri(uri: string): string {
   }
   name = name.split(/[\\/]/).pop() ?? '';
   name = name.replace(/\.[^.]*$/, '');
+  // Keep the name as written when it already is a valid id (ClawGym ids match their file names).
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) return name;
   return slugify(name) || 'task';
 }
 
@@ -372,23 +379,24 @@ function addCheckFix(parsed: ParsedTask, ids: IdPool, fix: Fix): CodeAction[] {
       ['file_exists', scalar(SKELETON_PATH)],
     ]);
   const title = 'Add a check';
+  const fixPreferred = (t: string, edits: TextEdit[] | undefined): CodeAction[] => fix(t, edits, true);
   const verifier = lookupPath(parsed, ['verifier']);
   const hasVerifier = verifier.depth === 1;
-  if (!hasVerifier) return fix(title, insertIntoMapping(parsed, [], [['verifier', map([['checks', seq([check()])]])]]));
+  if (!hasVerifier) return fixPreferred(title, insertIntoMapping(parsed, [], [['verifier', map([['checks', seq([check()])]])]]));
   const checks = lookupPath(parsed, ['verifier', 'checks']);
   if (checks.depth === 2) {
     const node = checks.node;
     if (isSeq(node) && node.items.length === 0 && node.flow && node.range) {
       // `checks: []` -> `checks: [ { id: …, file_exists: … } ]` in place: valid in block and flow parents.
-      return fix(title, [{ span: { start: node.range[0], end: node.range[1] }, newText: renderFlow(seq([check()])) }]);
+      return fixPreferred(title, [{ span: { start: node.range[0], end: node.range[1] }, newText: renderFlow(seq([check()])) }]);
     }
     if (node == null || (isScalar(node) && node.value === null)) {
-      return fix(title, setEmptyValue(parsed, ['verifier', 'checks'], seq([check()])));
+      return fixPreferred(title, setEmptyValue(parsed, ['verifier', 'checks'], seq([check()])));
     }
     return [];
   }
   if (isMap(verifier.node) || verifier.node == null || (isScalar(verifier.node) && verifier.node.value === null)) {
-    return fix(title, insertIntoMapping(parsed, ['verifier'], [['checks', seq([check()])]]));
+    return fixPreferred(title, insertIntoMapping(parsed, ['verifier'], [['checks', seq([check()])]]));
   }
   return [];
 }
