@@ -1,0 +1,147 @@
+/**
+ * Driving VS Code's workbench (code-server's web UI) through playwright-core: small helpers that
+ * wait for states with deadlines, never for a fixed time.
+ */
+import type { Locator, Page } from 'playwright-core';
+
+/** Default deadline for one UI state to appear. */
+export const STATE_DEADLINE_MS = 20_000;
+
+/**
+ * Polls `read` until `ok` accepts its value or the deadline passes; on timeout throws an error that
+ * shows the last value seen (what the UI showed instead).
+ */
+export async function poll<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  deadlineMs = STATE_DEADLINE_MS,
+): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 400)) {
+    try {
+      last = await read();
+      lastError = undefined;
+      if (ok(last)) return last;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > until) {
+      const seen = lastError !== undefined ? `error: ${String(lastError)}` : JSON.stringify(last, null, 1);
+      throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}; last seen: ${seen}`);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** Texts of all elements matching a locator (visible or not), trimmed. */
+export async function texts(loc: Locator): Promise<string[]> {
+  return (await loc.allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
+}
+
+/** aria-labels of all elements matching a locator. */
+export async function ariaLabels(loc: Locator): Promise<string[]> {
+  const n = await loc.count();
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push((await loc.nth(i).getAttribute('aria-label')) ?? '');
+  return out;
+}
+
+export async function waitForWorkbench(page: Page, deadlineMs = 30_000): Promise<void> {
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: deadlineMs });
+  // The status bar and the activity bar render once the workbench has restored its parts.
+  await page.locator('.statusbar').waitFor({ state: 'visible', timeout: deadlineMs });
+}
+
+/** Opens the quick input with `key` (F1 = command palette, Control+P = Quick Open) and types `text`. */
+async function quickInput(page: Page, key: string, text: string): Promise<Locator> {
+  const widget = page.locator('.quick-input-widget');
+  await page.keyboard.press(key);
+  await widget.waitFor({ state: 'visible', timeout: STATE_DEADLINE_MS });
+  const input = widget.locator('input.input');
+  // F1 pre-fills `>`; keep it and type after it.
+  await input.press('End');
+  await input.pressSequentially(text);
+  return widget;
+}
+
+/** Rows the quick input currently lists, as their aria-labels. */
+export async function quickInputRows(page: Page): Promise<string[]> {
+  return ariaLabels(page.locator('.quick-input-widget .monaco-list-row'));
+}
+
+/** The command palette's entries matching `query` (the palette stays open; press Escape after). */
+export async function paletteEntries(page: Page, query: string, expect: (rows: string[]) => boolean): Promise<string[]> {
+  await quickInput(page, 'F1', query);
+  return poll(`command palette entries for "${query}"`, () => quickInputRows(page), expect);
+}
+
+/** Runs a command by its palette title (exact label match), like a user would. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await quickInput(page, 'F1', title);
+  const rows = await poll(`the command "${title}" in the palette`, () => quickInputRows(page), (r) =>
+    r.some((l) => l.startsWith(title)),
+  );
+  const index = rows.findIndex((l) => l.startsWith(title));
+  await page.locator('.quick-input-widget .monaco-list-row').nth(index).click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: STATE_DEADLINE_MS });
+}
+
+/** Opens a workspace file through Quick Open and waits until its editor is the active one. */
+export async function openFile(page: Page, name: string): Promise<void> {
+  await quickInput(page, 'Control+P', name);
+  await poll(`"${name}" in Quick Open`, () => quickInputRows(page), (r) => r.some((l) => l.includes(name)));
+  await page.keyboard.press('Enter');
+  await page
+    .locator(`.tabs-container .tab.active[aria-label*="${name}"]`)
+    .waitFor({ state: 'visible', timeout: STATE_DEADLINE_MS });
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ state: 'visible', timeout: STATE_DEADLINE_MS });
+}
+
+/** The language mode the status bar shows for the active editor. */
+export async function statusBarLanguage(page: Page): Promise<string> {
+  return (await texts(page.locator('[id="status.editor.mode"]'))).join(' ');
+}
+
+/** Puts the cursor at line:column (1-based) of the active editor with "Go to Line" (Ctrl+G). */
+export async function goTo(page: Page, line: number, column = 1): Promise<void> {
+  await page.keyboard.press('Control+G');
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible', timeout: STATE_DEADLINE_MS });
+  await widget.locator('input.input').fill(`:${line}:${column}`);
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: STATE_DEADLINE_MS });
+  await poll(
+    `the cursor at Ln ${line}, Col ${column}`,
+    async () => (await texts(page.locator('[id="status.editor.selection"]'))).join(' '),
+    (t) => t.includes(`Ln ${line}, Col ${column}`),
+  );
+}
+
+export interface Problem {
+  /** The row's aria-label: severity, message, line and character. */
+  label: string;
+  /** The row's text: message, source(code), [Ln x, Col y]. */
+  text: string;
+  line: number;
+  column: number;
+}
+
+/** Problems (marker rows) the Problems panel lists; it must be open. */
+export async function problems(page: Page): Promise<Problem[]> {
+  const rows = page.locator('.markers-panel .monaco-list-row');
+  const n = await rows.count();
+  const out: Problem[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = rows.nth(i);
+    const label = (await row.getAttribute('aria-label')) ?? '';
+    const text = (await row.textContent())?.replace(/\s+/g, ' ').trim() ?? '';
+    const pos = /\[Ln (\d+), Col (\d+)\]/.exec(text);
+    // File rows ("broken.clawtask 2") group the markers; only marker rows carry a position.
+    if (!pos) continue;
+    out.push({ label, text, line: Number(pos[1]), column: Number(pos[2]) });
+  }
+  return out;
+}
