@@ -50,9 +50,10 @@ function unquote(key: string): string {
   return key.trimEnd();
 }
 
+/** Leading spaces (YAML indents with spaces only; a tab-indented line is broken and skipped). */
 function indentOf(text: string): number {
   let i = 0;
-  while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  while (i < text.length && text.charCodeAt(i) === 32) i++;
   return i;
 }
 
@@ -62,7 +63,7 @@ function indentOf(text: string): number {
  */
 function lineEntries(text: string): Entry[] | null {
   let i = indentOf(text);
-  if (i >= text.length || text[i] === '#') return null;
+  if (i >= text.length || text[i] === '#' || text[i] === '\t') return null;
   if (text.startsWith('---', i) || text.startsWith('...', i)) return null;
   const out: Entry[] = [];
   while (text[i] === '-' && (i + 1 === text.length || text[i + 1] === ' ' || text[i + 1] === '\t')) {
@@ -154,7 +155,7 @@ function scanDown(lines: ParsedTask['lines'], lineNo: number, level: number, int
     const ind = indentOf(text);
     if (ind === text.length) continue;
     if (ind > level) continue;
-    if (text[ind] === '#') continue;
+    if (text[ind] === '#' || text[ind] === '\t') continue;
     const entries = lineEntries(text);
     if (!entries) {
       if (ind < level) return;
