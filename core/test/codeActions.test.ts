@@ -83,7 +83,7 @@ test('unknown-key: "Change to" the suggestion (preferred) fixes the key in place
 test('unknown-key: "Remove" deletes the entry with its nested lines', () => {
   const d = diag(BASE, 'bogus', 'unknown-key', { path: ['verifier', 'checks', 0, 'bogus'] });
   const actions = actionsFor(BASE, d);
-  assert.deepEqual(actions.map((a) => a.title), ['Remove `bogus`']);
+  assert.deepEqual(actions.map((a) => a.title), ['Remove `bogus`', 'Rename to `x-bogus` (keep as tool data)']);
   const out = applyValid(BASE, actions[0]!);
   assert.equal(out, BASE.replace('      bogus:\n        nested: 1\n        more: [1, 2]\n', ''));
   const top = diag(BASE, 'netwrk', 'unknown-key', { path: ['workspace', 'netwrk'], suggestion: 'network' });
@@ -91,14 +91,24 @@ test('unknown-key: "Remove" deletes the entry with its nested lines', () => {
   assert.deepEqual((valueOf(removed).workspace as Record<string, unknown>).files, { 'a.txt': 'hi' });
 });
 
+test('unknown-key: "Rename to x-…" keeps the data as a tool key the validator accepts', () => {
+  const d = diag(BASE, 'bogus', 'unknown-key', { path: ['verifier', 'checks', 0, 'bogus'] });
+  const out = applyValid(BASE, titled(actionsFor(BASE, d), 'Rename to `x-bogus` (keep as tool data)'));
+  assert.deepEqual((valueOf(out).verifier as { checks: Record<string, unknown>[] }).checks[0]!['x-bogus'], { nested: 1, more: [1, 2] });
+  // Not offered when `x-bogus` already exists there.
+  const taken = 'a: 1\nbogus: 2\nx-bogus: 3\n';
+  assert.deepEqual(actionsFor(taken, diag(taken, 'bogus', 'unknown-key', { path: ['bogus'] })).map((a) => a.title), ['Remove `bogus`']);
+});
+
 test('unknown-key: removing the first key of a list item pulls the next key onto the `- ` line', () => {
   const text = 'verifier:\n  checks:\n    - bogus: 1\n      id: a\n      file_exists: b\n';
   const d = diag(text, 'bogus', 'unknown-key', { path: ['verifier', 'checks', 0, 'bogus'] });
   const out = applyValid(text, titled(actionsFor(text, d), 'Remove `bogus`'));
   assert.equal(out, 'verifier:\n  checks:\n    - id: a\n      file_exists: b\n');
-  // The only key of an item cannot be removed without removing the item: no action.
+  // The only key of an item cannot be removed without removing the item: no "Remove".
   const lone = 'verifier:\n  checks:\n    - bogus: 1\n';
-  assert.deepEqual(actionsFor(lone, diag(lone, 'bogus', 'unknown-key', { path: ['verifier', 'checks', 0, 'bogus'] })), []);
+  const titles = actionsFor(lone, diag(lone, 'bogus', 'unknown-key', { path: ['verifier', 'checks', 0, 'bogus'] })).map((a) => a.title);
+  assert.deepEqual(titles, ['Rename to `x-bogus` (keep as tool data)']);
 });
 
 test('unknown-key in flow mappings and at the end of a file without a final newline', () => {
@@ -118,7 +128,7 @@ test('unknown-key in flow mappings and at the end of a file without a final newl
 test('unknown-key: no rename onto a key that already exists in the mapping', () => {
   const text = 'title: a\ntitel: b\n';
   const actions = actionsFor(text, diag(text, 'titel', 'unknown-key', { path: ['titel'], suggestion: 'title' }));
-  assert.deepEqual(actions.map((a) => a.title), ['Remove `titel`']);
+  assert.deepEqual(actions.map((a) => a.title), ['Remove `titel`', 'Rename to `x-titel` (keep as tool data)']);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -166,8 +176,12 @@ test('codes without a fix and diagnostics outside the span give nothing', () => 
   assert.deepEqual(actionsFor(text, diag(text, 'id', 'check-kind-multiple', { path: ['verifier', 'checks', 0] })), []);
   const d = diag(text, 'file_absent', 'unknown-key', { path: ['verifier', 'checks', 0, 'file_absent'], suggestion: 'file_exists' });
   assert.deepEqual(codeActions(doc(text), { start: 0, end: 3 }, [d]), []);
-  // A caret touching the end of the squiggle still gets the fix.
-  assert.equal(codeActions(doc(text), { start: d.span.end, end: d.span.end }, [d]).length, 1);
+  // A caret touching the end of the squiggle still gets the fixes (no rename onto the existing
+  // `file_exists`, though).
+  assert.deepEqual(
+    codeActions(doc(text), { start: d.span.end, end: d.span.end }, [d]).map((a) => a.title),
+    ['Remove `file_absent`', 'Rename to `x-file_absent` (keep as tool data)'],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -373,6 +387,7 @@ test('integration: each quick fix removes the diagnostic it fixes', () => {
   const cases: [string, DiagnosticCode, string?][] = [
     [VALID.replace('intent:', 'titel: T\nintent:'), 'unknown-key'],
     [VALID.replace('intent:', 'titel: T\nintent:'), 'unknown-key', 'Remove `titel`'],
+    [VALID.replace('intent:', 'titel: T\nintent:'), 'unknown-key', 'Rename to `x-titel` (keep as tool data)'],
     [VALID.replace('file_exists:', 'file_exist:'), 'unknown-key'],
     [VALID.replace('intent: Summarise my sleep.\n', 'difficulty: hrad\n'), 'missing-field'],
     [VALID.replace('version: 1\nid: sleep-study\n', ''), 'missing-field'],

@@ -7,7 +7,7 @@
  * a task id comes from the file name, a check id from its kind and path, always unique.
  */
 import { z } from 'zod';
-import { CHECK_KIND_NAMES, Task } from '../model/schema';
+import { CHECK_KIND_NAMES, isExtensionKey, Task } from '../model/schema';
 import { isMap, isScalar, isSeq, lookupPath, nodeAtOffset, type NodePath, type ParsedTask } from '../syntax';
 import {
   deleteEntry,
@@ -69,6 +69,12 @@ function fixesFor(doc: TaskDocument, d: Diagnostic, ids: IdPool): CodeAction[] {
       if (entry) {
         const del = deleteEntry(parsed, entry.map, entry.pair);
         out.push(...fix(`Remove \`${key}\``, del ? [del] : undefined));
+        // Data meant for a tool can stay under an `x-` key, which the format reserves for that.
+        const ext = `x-${key}`;
+        const free = !entry.map.items.some((p) => isScalar(p.key) && p.key.value === ext);
+        if (key !== '' && !isExtensionKey(key) && free && /^[A-Za-z0-9_.-]+$/.test(key)) {
+          out.push(...fix(`Rename to \`${ext}\` (keep as tool data)`, [{ span: d.span, newText: ext }]));
+        }
       }
       return out;
     }

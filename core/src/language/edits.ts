@@ -13,7 +13,6 @@ import {
   type NodePath,
   type Pair,
   type ParsedTask,
-  type Span,
   type YamlNode,
   YAMLMap,
 } from '../syntax';
@@ -336,10 +335,4 @@ export function findPair(parsed: ParsedTask, path: NodePath): { map: YAMLMap; pa
   const last = path[path.length - 1];
   const pair = parent.node.items.find((p) => isScalar(p.key) && (p.key.value === last || String(p.key.value) === String(last)));
   return pair ? { map: parent.node, pair } : undefined;
-}
-
-/** The span of a node, when it has one. */
-export function spanOf(node: unknown): Span | undefined {
-  const r = (node as YamlNode | null)?.range;
-  return r ? { start: r[0], end: r[1] } : undefined;
 }
