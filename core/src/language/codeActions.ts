@@ -336,8 +336,12 @@ function newId(ctx: PlaceholderContext): string {
     const kind = CHECK_KIND_NAMES.find((k) => v && typeof v === 'object' && k in v);
     if (kind) {
       const target = v![kind];
+      // What the check looks at: the path for file kinds, the command line for `command`;
+      // python source makes a poor id, so a python check is just `python`.
       const path = typeof target === 'string' ? target : (target as Record<string, unknown> | null)?.path;
-      const subject = kind === 'python' || kind === 'command' ? (kind === 'command' && typeof target === 'string' ? target : '') : typeof path === 'string' ? path : '';
+      let subject = '';
+      if (kind === 'command') subject = typeof target === 'string' ? target : '';
+      else if (kind !== 'python') subject = typeof path === 'string' ? path : '';
       base = [kind.replace(/_/g, '-'), slugify(subject, 40)].filter(Boolean).join('-');
     } else base = 'check';
   } else if (p[0] === 'verifier' && p[1] === 'rubric') {
