@@ -27,7 +27,8 @@ export interface LocatedDiagnostic {
 export function displayPath(file: string, cwd: string): string {
   const rel = nodePath.relative(cwd, file);
   if (rel === '') return '.';
-  if (rel.startsWith('..') || nodePath.isAbsolute(rel)) return file.split(nodePath.sep).join('/');
+  const outside = rel === '..' || rel.startsWith('..' + nodePath.sep) || nodePath.isAbsolute(rel);
+  if (outside) return file.split(nodePath.sep).join('/');
   return rel.split(nodePath.sep).join('/');
 }
 
