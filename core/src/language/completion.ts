@@ -57,6 +57,13 @@ function indentOf(text: string): number {
   return i;
 }
 
+/** {@link indentOf} on a line of `text` without slicing it out. */
+function rawIndent(text: string, start: number, end: number): number {
+  let i = start;
+  while (i < end && text.charCodeAt(i) === 32) i++;
+  return i - start;
+}
+
 /**
  * The structural entries of a line; `null` for blank and comment lines and for lines that hold only
  * text (block scalar content, continuation lines), which never open a mapping.
@@ -96,7 +103,8 @@ interface Upward {
  * Scan up from `lineNo` for the ancestors of a node at column `level`. When `itemCol` is given,
  * the caret's line itself opens a list item at that column (its index is counted here).
  */
-function scanUp(lines: ParsedTask['lines'], lineNo: number, level: number, itemCol?: number): Upward {
+function scanUp(parsed: ParsedTask, lineNo: number, level: number, itemCol?: number): Upward {
+  const { lines, text: all } = parsed;
   type Seg = string | { count: number };
   const rev: Seg[] = [];
   const siblings = new Set<string>();
@@ -111,10 +119,12 @@ function scanUp(lines: ParsedTask['lines'], lineNo: number, level: number, itemC
   }
   for (let l = lineNo - 1; l >= 0; l--) {
     if (lvl === 0 && !pendingItem && !collecting) break;
-    const text = lines.lineText(l);
-    const ind = indentOf(text);
-    if (ind > lvl || ind === text.length) continue; // deeper, or blank
-    const entries = lineEntries(text);
+    // Deeper lines are skipped before their text is even sliced out (no allocation).
+    const start = lines.lineStart(l);
+    const end = lines.lineEnd(l);
+    const ind = rawIndent(all, start, end);
+    if (ind > lvl || ind === end - start) continue; // deeper, or blank
+    const entries = lineEntries(all.slice(start, end));
     if (!entries) continue;
     for (let e = entries.length - 1; e >= 0; e--) {
       const ent = entries[e]!;
@@ -149,12 +159,14 @@ function scanUp(lines: ParsedTask['lines'], lineNo: number, level: number, itemC
 }
 
 /** Keys at column `level` written below `lineNo` in the same mapping. */
-function scanDown(lines: ParsedTask['lines'], lineNo: number, level: number, into: Set<string>): void {
+function scanDown(parsed: ParsedTask, lineNo: number, level: number, into: Set<string>): void {
+  const { lines, text: all } = parsed;
   for (let l = lineNo + 1; l < lines.lineCount; l++) {
-    const text = lines.lineText(l);
-    const ind = indentOf(text);
-    if (ind === text.length) continue;
-    if (ind > level) continue;
+    const start = lines.lineStart(l);
+    const end = lines.lineEnd(l);
+    const ind = rawIndent(all, start, end);
+    if (ind === end - start || ind > level) continue;
+    const text = all.slice(start, end);
     if (text[ind] === '#' || text[ind] === '\t') continue;
     const entries = lineEntries(text);
     if (!entries) {
@@ -218,7 +230,7 @@ function analyze(doc: TaskDocument, offset: number): Context | undefined {
     while (before[i] === ' ' || before[i] === '\t') i++;
   }
   const rest = before.slice(i);
-  const base = (level: number): Upward => scanUp(lines, pos.line, dashCols.length > 0 ? dashCols[0]! : level, dashCols.length > 0 ? dashCols[0] : undefined);
+  const base = (level: number): Upward => scanUp(doc.parsed, pos.line, dashCols.length > 0 ? dashCols[0]! : level, dashCols.length > 0 ? dashCols[0] : undefined);
   const withItems = (up: Upward): NodePath => [...up.path, ...dashCols.slice(1).map(() => 0)];
 
   const flow = flowContext(rest, i, after, lineStart);
@@ -256,7 +268,7 @@ function analyze(doc: TaskDocument, offset: number): Context | undefined {
   const up = base(col);
   if (up.dead) return undefined;
   const present = new Set(dashCols.length > 0 ? [] : up.siblings);
-  scanDown(lines, pos.line, col, present);
+  scanDown(doc.parsed, pos.line, col, present);
   const tail = WORD_END.exec(after)?.[0] ?? '';
   const hasColon = /^[ \t]*:/.test(after.slice(tail.length));
   return {
@@ -466,10 +478,17 @@ function kindSnippet(ctx: KeyContext, opt: KeyOption, parsed: ParsedTask): strin
   return head + keySnippet(opt.name, opt.schema, ctx.col, st, ctx.flow);
 }
 
+/** Check ids in use, per parsed tree (a completion request offers a dozen kinds). */
+const checkIdsMemo = new WeakMap<ParsedTask, Set<string>>();
+
 function uniqueCheckId(parsed: ParsedTask, kind: string): string {
-  const ids = new Set<string>();
-  const checks = (parsed.value as { verifier?: { checks?: unknown } } | null)?.verifier?.checks;
-  if (Array.isArray(checks)) for (const c of checks) if (c && typeof c === 'object' && typeof (c as { id?: unknown }).id === 'string') ids.add((c as { id: string }).id);
+  let ids = checkIdsMemo.get(parsed);
+  if (!ids) {
+    ids = new Set<string>();
+    const checks = get(parsed.value, 'verifier', 'checks');
+    if (Array.isArray(checks)) for (const c of checks) if (typeof get(c, 'id') === 'string') ids.add(get(c, 'id') as string);
+    checkIdsMemo.set(parsed, ids);
+  }
   const stem = kind.replace(/_/g, '-');
   for (let n = 1; ; n++) if (!ids.has(`${stem}-${n}`)) return `${stem}-${n}`;
 }
@@ -558,6 +577,13 @@ function isSafeRelative(p: string): boolean {
   return p !== '' && !p.startsWith('/') && !p.split('/').includes('..');
 }
 
+let pathKindsMemo: Set<string> | undefined;
+/** Check kinds whose value is itself a workspace path (`file_exists: PATH`). */
+function pathKinds(): Set<string> {
+  pathKindsMemo ??= new Set(CHECK_KIND_NAMES.filter((k) => schemaAt(['verifier', 'checks', 0, k])?.format === 'workspace-path'));
+  return pathKindsMemo;
+}
+
 /**
  * Paths inside the workspace: `workspace.files` keys, the `from_dir` folder's tree on disk, paths
  * other checks and the rubric already use, and paths the intent mentions (the outputs it asks for).
@@ -600,9 +626,11 @@ function workspacePaths(doc: TaskDocument, replace: Span, fs: FileSystemHost, to
   if (Array.isArray(checks)) {
     checks.forEach((c, i) => {
       if (i === selfIndex) return;
+      if (!c || typeof c !== 'object') return;
       for (const kind of CHECK_KIND_NAMES) {
-        const v = get(c, kind);
-        const p = typeof v === 'string' ? (schemaAt(['verifier', 'checks', i, kind])?.format === 'workspace-path' ? v : undefined) : get(v, 'path');
+        const v = (c as Record<string, unknown>)[kind];
+        if (v === undefined) continue;
+        const p = typeof v === 'string' ? (pathKinds().has(kind) ? v : undefined) : get(v, 'path');
         const id = get(c, 'id');
         if (typeof p === 'string') add(p, `used by check \`${typeof id === 'string' ? id : i}\``);
       }
