@@ -16,6 +16,7 @@ import {
   DiagnosticTag,
   FoldingRangeKind,
   InsertTextFormat,
+  InsertTextMode,
   MarkupKind,
   SymbolKind,
   type CodeAction,
@@ -186,6 +187,8 @@ export function toLspCompletionItems(
       kind: COMPLETION_KIND[item.kind] ?? CompletionItemKind.Text,
       insertTextFormat: snippet ? InsertTextFormat.Snippet : InsertTextFormat.PlainText,
     };
+    // core's multi-line snippets carry absolute indentation: the client must not re-indent them.
+    if (newText.includes('\n')) out.insertTextMode = InsertTextMode.asIs;
     if (opts.insertReplace && item.replace.start <= offset && offset <= item.replace.end) {
       out.textEdit = { newText, insert: ranges.get({ start: item.replace.start, end: offset }), replace };
     } else {
