@@ -547,6 +547,16 @@ function valueItems(ctx: ValueContext, info: SchemaInfo, doc: TaskDocument, fs: 
   if (info.types.includes('boolean')) {
     for (const v of ['true', 'false']) out.push({ label: v, kind: 'keyword', insertText: v, replace, detail: 'boolean', documentation: described });
   }
+  if (ctx.path.length === 1 && ctx.path[0] === 'id') {
+    // A task's id is its file (or ClawGym folder) name by convention.
+    const stem = nodePath.basename(doc.uri).replace(/\.clawtask$/, '');
+    const folder = doc.dir ? nodePath.basename(doc.dir) : '';
+    for (const cand of [stem, folder]) {
+      if (cand && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(cand) && !out.some((o) => o.label === cand)) {
+        out.push({ label: cand, kind: 'value', insertText: cand, replace, detail: 'from the file name', documentation: described, sortText: `1${cand}` });
+      }
+    }
+  }
   if (info.format === 'workspace-path') out.push(...workspacePaths(doc, replace, fs, token, ctx.path));
   else if (info.format === 'task-path') out.push(...diskPaths(ctx, doc, fs, ctx.path[ctx.path.length - 1] === 'from_dir'));
   for (const ex of info.examples ?? []) {
