@@ -283,7 +283,8 @@ export function extensionHostLogs(userDataDir: string): { path: string; text: st
     for (const name of readdirSync(dir)) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/exthost|clawgym|ClawGym|ClawTask/i.test(p) && name.endsWith('.log')) found.push({ path: p, text: readFileSync(p, 'utf8') });
+      // The extension host's own log, and our output channels (named after the extension).
+      else if (/^(remote)?exthost\.log$|clawgym|clawtask/i.test(name)) found.push({ path: p, text: readFileSync(p, 'utf8') });
     }
   };
   walk(join(userDataDir, 'logs'));

@@ -145,3 +145,22 @@ export async function problems(page: Page): Promise<Problem[]> {
   }
   return out;
 }
+
+/**
+ * Shows the hover at the cursor (Ctrl+K Ctrl+I, "Show or Focus Hover") until it contains `text`.
+ * The chord is repeated while no hover is visible: a server that is still starting answers nothing.
+ */
+export async function hoverAtCursor(page: Page, text: string): Promise<string[]> {
+  const hovers = page.locator('.monaco-hover:not(.hidden) .hover-contents');
+  return poll(
+    `a hover with "${text}"`,
+    async () => {
+      if ((await hovers.count()) === 0) {
+        await page.keyboard.press('Control+K');
+        await page.keyboard.press('Control+I');
+      }
+      return texts(hovers);
+    },
+    (hs) => hs.some((h) => h.includes(text)),
+  );
+}
