@@ -9,7 +9,7 @@
  *
  * Never throws: a bug in a pass costs that pass's diagnostics, not the editor's.
  */
-import { forEachPair, nodeSpan, rootNode, firstLineOf, type Span, type YamlNode } from '../syntax';
+import { forEachPair, isMap, isPair, isScalar, isSeq, nodeSpan, rootNode, firstLineOf, type Span, type YamlNode } from '../syntax';
 import { isExtensionKey } from '../model/schema';
 import type { Cancellation, Diagnostic, FileSystemHost, TaskDocument } from './types';
 import { Collector, isPlainObject } from './diagnostics/context';
@@ -72,6 +72,7 @@ function syntaxDiagnostics(doc: TaskDocument): Diagnostic[] {
   const { parsed } = doc;
   const out: Diagnostic[] = [];
   let keySpans: Map<number, Span> | undefined;
+  const errorLines = new Set<number>();
   for (const e of parsed.syntaxErrors) {
     if (e.yamlCode === 'DUPLICATE_KEY') {
       // yaml points at the key's first character; underline the whole key
@@ -93,9 +94,73 @@ function syntaxDiagnostics(doc: TaskDocument): Diagnostic[] {
       });
       continue;
     }
+    // yaml often reports one mistake several times on the same line; the first says it best
+    const line = parsed.lines.positionAt(e.span.start).line;
+    if (errorLines.has(line)) continue;
+    errorLines.add(line);
+    const flow = /end with a ([\]}])/.exec(e.message);
+    const open = flow ? unclosedFlowAt(doc, e.span.start) : undefined;
+    if (open !== undefined) {
+      // yaml reports where the collection should have ended (the next line); the mistake is the
+      // opening bracket that was never closed
+      const [o, c] = flow![1] === ']' ? ['[', ']'] : ['{', '}'];
+      out.push({ span: { start: open, end: open + 1 }, severity: 'error', code: 'yaml-syntax', message: `\`${o}\` is never closed: add \`${c}\` at the end of the value (a flow collection must stay inside its block)` });
+      continue;
+    }
+    const quote = /^Missing closing (["'])quote/.exec(e.message);
+    const qStart = quote ? unclosedQuoteAt(doc, e.span.start, quote[1]!) : undefined;
+    if (qStart !== undefined) {
+      // yaml reports the end of the file; the mistake is the quote that opened the string
+      const span = { start: qStart, end: parsed.lines.lineEnd(parsed.lines.positionAt(qStart).line) };
+      out.push({ span, severity: 'error', code: 'yaml-syntax', message: `this string is never closed: add the closing \`${quote![1]}\` (everything after it was read as part of the string)` });
+      continue;
+    }
     out.push({ span: visible(e.span, parsed.text), severity: e.severity, code: 'yaml-syntax', message: e.message });
   }
   return out;
+}
+
+/** The opening quote of the last quoted scalar that starts before `offset` and runs up to it. */
+function unclosedQuoteAt(doc: TaskDocument, offset: number, q: string): number | undefined {
+  const text = doc.parsed.text;
+  let best: number | undefined;
+  const walk = (node: unknown): void => {
+    if (isScalar(node)) {
+      const r = node.range;
+      if (r && r[0] < offset && r[1] >= offset - 1 && text[r[0]] === q && (best === undefined || r[0] > best)) best = r[0];
+      return;
+    }
+    if (!isMap(node) && !isSeq(node)) return;
+    for (const item of node.items) {
+      if (isPair(item)) {
+        walk(item.key);
+        walk(item.value);
+      } else walk(item);
+    }
+  };
+  walk(doc.parsed.doc.contents);
+  return best;
+}
+
+/** The start of the innermost flow collection that ends (unclosed) right before `offset`. */
+function unclosedFlowAt(doc: TaskDocument, offset: number): number | undefined {
+  const text = doc.parsed.text;
+  let best: number | undefined;
+  const walk = (node: unknown): void => {
+    if (!isMap(node) && !isSeq(node)) return;
+    const r = node.range;
+    if (node.flow && r && r[0] < offset && r[1] <= offset && text.slice(r[1], offset).trim() === '' && text[r[0]] === (isMap(node) ? '{' : '[')) {
+      if (best === undefined || r[0] > best) best = r[0];
+    }
+    for (const item of node.items) {
+      if (isPair(item)) {
+        walk(item.key);
+        walk(item.value);
+      } else walk(item);
+    }
+  };
+  walk(doc.parsed.doc.contents);
+  return best;
 }
 
 /**

@@ -81,26 +81,42 @@ export function globToRegExp(glob: string): RegExp | undefined {
 }
 
 /**
- * Whether `pattern` (a path or glob, relative to the workspace root) matches anything in a set of
- * workspace files. Folders implied by the files exist too (`file_exists: input` passes when
- * `input/a.txt` exists).
+ * A set of workspace files, normalised once, answering "does this path or glob match anything?".
+ * Folders implied by the files exist too (`file_exists: input` passes when `input/a.txt` exists).
  */
-export function pathMatchesAny(pattern: string, files: Iterable<string>): string | undefined {
-  const target = normalizeRelPath(pattern);
-  const glob = isGlob(pattern) ? globToRegExp(pattern) : undefined;
-  for (const f of files) {
-    const file = normalizeRelPath(f);
-    if (glob) {
-      if (glob.test(file)) return f;
-      // a glob may name a folder: test every parent folder of the file too
-      let slash = file.lastIndexOf('/');
-      while (slash > 0) {
-        if (glob.test(file.slice(0, slash))) return f;
-        slash = file.lastIndexOf('/', slash - 1);
-      }
-    } else if (file === target || file.startsWith(target + '/')) return f;
+export class PathSet {
+  /** normalised path (files and their parent folders) -> the path as written */
+  private readonly entries = new Map<string, string>();
+  constructor(paths: Iterable<string>) {
+    for (const p of paths) this.add(p);
   }
-  return undefined;
+
+  add(p: string): void {
+    let n = normalizeRelPath(p);
+    while (n !== '' && !this.entries.has(n)) {
+      this.entries.set(n, p);
+      const slash = n.lastIndexOf('/');
+      n = slash < 0 ? '' : n.slice(0, slash);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The first written path that `pattern` (a path or glob) matches, if any. */
+  match(pattern: string): string | undefined {
+    if (!isGlob(pattern)) return this.entries.get(normalizeRelPath(pattern));
+    const re = globToRegExp(pattern);
+    if (!re) return undefined;
+    for (const [n, written] of this.entries) if (re.test(n)) return written;
+    return undefined;
+  }
+}
+
+/** Whether `pattern` (a path or glob) matches one of `files` (or a folder holding one). */
+export function pathMatchesAny(pattern: string, files: Iterable<string>): string | undefined {
+  return new PathSet(files).match(pattern);
 }
 
 // ---------------------------------------------------------------------------------------------

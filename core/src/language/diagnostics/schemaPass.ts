@@ -115,11 +115,12 @@ function reportSpecial(ic: IssueContext, kind: 'duration' | 'size', path: NodePa
       { path },
     );
   } else {
+    const neg = typeof v === 'number' && v < 0;
     ic.c.add(
       ic.c.valueSpan(path),
       'error',
       'invalid-size',
-      `${pathName(path)} must be a size like 512m or 2g (or a number of bytes), got ${got}`,
+      neg ? `${pathName(path)} must not be negative` : `${pathName(path)} must be a size like 512m or 2g (or a number of bytes), got ${got}`,
       { path },
     );
   }
@@ -138,6 +139,11 @@ function expectedOf(errors: readonly Issue[]): string[] {
     else if (e.code === 'invalid_union') for (const b of e.errors) out.push(...expectedOf(b));
   }
   return out;
+}
+
+/** "a, b or c" */
+function orList(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
 
 function formatMessage(path: NodePath, issue: Extract<Issue, { code: 'invalid_format' }>, v: unknown): string {
@@ -176,6 +182,12 @@ function reportIssue(ic: IssueContext, issue: Issue, prefix: NodePath): void {
   switch (issue.code) {
     case 'invalid_type': {
       if (special) return reportSpecial(ic, special, path);
+      if (last === 'mode' && typeof v === 'number') {
+        // `mode: 755` is a YAML number; the octal digits must be quoted
+        const suggestion = `"${String(v).padStart(3, '0')}"`;
+        c.add(c.valueSpan(path), 'error', 'invalid-type', `${pathName(path)} must be a quoted octal string like ${suggestion}, got a number`, { path, suggestion });
+        return;
+      }
       c.add(c.valueSpan(path), 'error', 'invalid-type', `${pathName(path)} must be ${describeExpected(issue.expected)}, got ${describeValue(v)}`, { path });
       return;
     }
@@ -187,7 +199,7 @@ function reportIssue(ic: IssueContext, issue: Issue, prefix: NodePath): void {
         return;
       }
       const expected = [...new Set(issue.errors.flatMap(expectedOf))];
-      const what = expected.length > 0 ? expected.join(' or ') : 'another kind of value';
+      const what = expected.length > 0 ? orList(expected) : 'another kind of value';
       c.add(c.valueSpan(path), 'error', 'invalid-type', `${pathName(path)} must be ${what}, got ${describeValue(v)}`, { path });
       return;
     }
@@ -200,7 +212,9 @@ function reportIssue(ic: IssueContext, issue: Issue, prefix: NodePath): void {
         const where = whereName(path);
         const msg = suggestion
           ? `unknown key \`${key}\` in ${where}; did you mean \`${suggestion}\`?`
-          : `unknown key \`${key}\` in ${where} (allowed: ${list(allowed)}; prefix tool data with \`x-\`)`;
+          : schemaAt(ic.schema, rel) instanceof z.ZodObject
+            ? `unknown key \`${key}\` in ${where} (allowed: ${list(allowed)}; prefix tool data with \`x-\`)`
+            : `unknown key \`${key}\` in ${where} (allowed: ${list(allowed)})`;
         const keyPath = [...path, key];
         c.add(c.keySpan(keyPath), 'error', 'unknown-key', msg, suggestion ? { path: keyPath, suggestion } : { path: keyPath });
       }

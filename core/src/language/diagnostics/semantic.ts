@@ -10,7 +10,7 @@ import { CHECK_KIND_NAMES, type CheckKind } from '../../model/schema';
 import type { NodePath } from '../../syntax';
 import type { FileSystemHost } from '../types';
 import { asString, type Collector, isPlainObject, list, quote } from './context';
-import { compileRegex, csvConditionHolds, isGlob, jsonConditionHolds, normalizeRelPath, pathMatchesAny, textEquals, textMatches } from './evaluate';
+import { compileRegex, csvConditionHolds, globToRegExp, isGlob, jsonConditionHolds, normalizeRelPath, PathSet, textEquals, textMatches } from './evaluate';
 
 /** A check as the semantic passes see it: its index, kind and mapping. */
 export interface CheckInfo {
@@ -223,24 +223,24 @@ export function listTree(fs: FileSystemHost, dir: string): string[] {
 export function checkPassesUntouched(c: Collector, value: Record<string, unknown>, checks: CheckInfo[], fs: FileSystemHost, fromDir: string | undefined): void {
   const ws = isPlainObject(value.workspace) ? value.workspace : undefined;
   const inline = new Map<string, string>();
-  const listed: string[] = [];
+  const listed = new PathSet([]);
   if (ws && isPlainObject(ws.files)) {
     for (const [key, entry] of Object.entries(ws.files)) {
-      listed.push(key);
+      listed.add(key);
       if (typeof entry === 'string') inline.set(normalizeRelPath(key), entry);
     }
   }
-  let fromDirFiles: string[] | undefined;
-  const diskFiles = (): string[] => (fromDirFiles ??= fromDir ? listTree(fs, fromDir) : []);
+  let fromDirFiles: PathSet | undefined;
+  const diskFiles = (): PathSet => (fromDirFiles ??= new PathSet(fromDir ? listTree(fs, fromDir) : []));
 
   for (const ch of checks) {
     const v = ch.item[ch.kind];
     const id = typeof ch.item.id === 'string' ? ` ${quote(ch.item.id)}` : '';
     if (ch.kind === 'file_exists') {
       if (typeof v !== 'string' || v === '') continue;
-      const hit = pathMatchesAny(v, listed);
+      const hit = listed.match(v);
       const where = hit !== undefined ? `\`workspace.files\` lists ${quote(hit)}` : undefined;
-      const diskHit = hit === undefined && fromDir ? pathMatchesAny(v, diskFiles()) : undefined;
+      const diskHit = hit === undefined && fromDir ? diskFiles().match(v) : undefined;
       const reason = where ?? (diskHit !== undefined ? `\`from_dir\` provides ${quote(diskHit)}` : undefined);
       if (reason) {
         c.add(c.valueSpan([...ch.path, 'file_exists']), 'warning', 'check-passes-untouched', `check${id} already passes before the agent starts: ${reason}`, { path: [...ch.path, 'file_exists'] });
@@ -293,10 +293,15 @@ export function checkRubricFiles(c: Collector, value: Record<string, unknown>, c
   if (!isPlainObject(v) || !Array.isArray(v.rubric)) return;
   const intent = asString(value.intent) ?? '';
   const targets: string[] = [];
+  const globs: RegExp[] = [];
   const texts: string[] = [intent];
   for (const ch of checks) {
     const t = checkTarget(ch);
-    if (t) targets.push(t.target);
+    if (t) {
+      targets.push(normalizeRelPath(t.target));
+      const re = isGlob(t.target) ? globToRegExp(t.target) : undefined;
+      if (re) globs.push(re);
+    }
     const k = ch.item[ch.kind];
     if ((ch.kind === 'command' || ch.kind === 'python') && typeof k === 'string') texts.push(k);
   }
@@ -304,7 +309,7 @@ export function checkRubricFiles(c: Collector, value: Record<string, unknown>, c
     if (!isPlainObject(item) || typeof item.file !== 'string' || item.file === '') return;
     const file = item.file;
     const norm = normalizeRelPath(file);
-    const byCheck = targets.some((t) => normalizeRelPath(t) === norm || (isGlob(t) && pathMatchesAny(t, [norm]) !== undefined));
+    const byCheck = targets.includes(norm) || globs.some((re) => re.test(norm));
     const byText = texts.some((t) => t.includes(file) || t.includes(norm));
     if (!byCheck && !byText) {
       const path: NodePath = ['verifier', 'rubric', i, 'file'];
