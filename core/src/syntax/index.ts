@@ -120,7 +120,9 @@ export interface ParsedTask {
 /** Parse a `.clawtask` text. Never throws: broken input gives a partial tree and syntax errors. */
 export function parseTask(text: string): ParsedTask {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, {
+  // YAML 1.2 (and LSP) treat a lone CR as a line break; the yaml package does not. Replacing it by
+  // LF keeps every offset, so spans still index `text`.
+  const doc = parseDocument(text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text, {
     keepSourceTokens: true,
     lineCounter,
     prettyErrors: false,
