@@ -1,0 +1,2 @@
+#!/bin/bash
+python3 /root/.openclaw/workspace/reward/check.py

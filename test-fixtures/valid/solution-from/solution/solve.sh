@@ -1,0 +1,2 @@
+#!/bin/sh
+mkdir -p output && echo hi > output/greeting.txt
