@@ -1,7 +1,10 @@
 /** Unit tests of the CLI's pure parts: argv parsing and diagnostic formatting. */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCommandLine } from '../src/args';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { COMMAND_NAMES, parseCommandLine } from '../src/args';
+import { HELP } from '../src/main';
 import { countDiagnostics, displayPath, formatLine, formatSummary, locate, sortDiagnostics, useColor, type LocatedDiagnostic } from '../src/report';
 
 describe('parseCommandLine', () => {
@@ -77,5 +80,20 @@ describe('report', () => {
     assert.equal(useColor(false, { FORCE_COLOR: '1' }), true);
     assert.equal(useColor(false, { FORCE_COLOR: '0' }), false);
     assert.equal(useColor(true, { NO_COLOR: '1' }, true), true);
+  });
+});
+
+describe('docs/cli.md', () => {
+  const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'cli.md'), 'utf8');
+  test('documents every command and option the help lists', () => {
+    const helpText = Object.values(HELP).join('\n');
+    const options = new Set([...helpText.matchAll(/(?<![\w-])(--?[a-z][a-z-]*)/g)].map((m) => m[1]!));
+    assert.ok(options.has('--json') && options.has('--strict') && options.has('-q'), [...options].join(' '));
+    const missing = [...options].filter((o) => !doc.includes('`' + o));
+    assert.deepEqual(missing, []);
+    for (const cmd of COMMAND_NAMES) assert.ok(doc.includes(`clawgym ${cmd}`) || doc.includes(`  ${cmd} `), cmd);
+  });
+  test('documents the exit codes', () => {
+    for (const code of ['0', '1', '2']) assert.match(doc, new RegExp(`^\\| \`${code}\` \\|`, 'm'));
   });
 });
