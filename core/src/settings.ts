@@ -67,8 +67,9 @@ export function defaultSettings(): Settings {
 }
 
 /**
- * Settings from the object VS Code returns for the `clawgym` section (nested: `{ server: { path } }`)
- * or from a flat map of full keys (`{ 'clawgym.server.path': … }`). Never throws: a missing or invalid
+ * Settings from the object VS Code returns for the `clawgym` section (nested: `{ server: { path } }`),
+ * dotted keys relative to it (`{ 'server.path': … }`), or full keys (`{ 'clawgym.server.path': … }`),
+ * or a whole configuration with a `clawgym` object. Never throws: a missing or invalid
  * value takes its default.
  */
 export function resolveSettings(raw: unknown): Settings {
@@ -85,8 +86,11 @@ function lookup(raw: unknown, key: string): unknown {
   if (!raw || typeof raw !== 'object') return undefined;
   const obj = raw as Record<string, unknown>;
   if (key in obj) return obj[key];
-  // Nested form, relative to the `clawgym` section or to the root.
   const parts = key.split('.');
+  // Dotted and relative to the section (`{ 'diagnostics.enable': … }`).
+  const relKey = parts.slice(1).join('.');
+  if (relKey in obj) return obj[relKey];
+  // Nested form, relative to the `clawgym` section or to the root.
   const rel = parts[0] === SETTINGS_SECTION && !(SETTINGS_SECTION in obj) ? parts.slice(1) : parts;
   let node: unknown = obj;
   for (const p of rel) {
