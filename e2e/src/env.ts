@@ -74,6 +74,8 @@ export interface ExtensionManifest {
   language?: { id: string; aliases?: string[] };
   /** contributes.commands: command id -> "Category: Title" as the palette shows it. */
   commands: Map<string, string>;
+  /** Commands hidden from the palette (`menus.commandPalette` with `when: false`). */
+  hiddenFromPalette: Set<string>;
 }
 
 export function readManifest(): ExtensionManifest {
@@ -84,13 +86,17 @@ export function readManifest(): ExtensionManifest {
     contributes?: {
       languages?: { id: string; aliases?: string[]; extensions?: string[] }[];
       commands?: { command: string; title: string; category?: string }[];
+      menus?: { commandPalette?: { command: string; when?: string }[] };
     };
   };
   const language = pkg.contributes?.languages?.find((l) => l.extensions?.includes('.clawtask') || l.id === 'clawtask');
   const commands = new Map(
     (pkg.contributes?.commands ?? []).map((c) => [c.command, c.category ? `${c.category}: ${c.title}` : c.title]),
   );
-  return { publisher: pkg.publisher, name: pkg.name, version: pkg.version, language, commands };
+  const hiddenFromPalette = new Set(
+    (pkg.contributes?.menus?.commandPalette ?? []).filter((m) => m.when === 'false').map((m) => m.command),
+  );
+  return { publisher: pkg.publisher, name: pkg.name, version: pkg.version, language, commands, hiddenFromPalette };
 }
 
 function newestMtime(path: string): number {

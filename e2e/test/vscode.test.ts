@@ -272,14 +272,41 @@ function describeE2e(e2e: E2eEnv): void {
 
     test('(f) the command palette lists the ClawGym commands', async (t) => {
       await step(t, async (snap) => {
-        const rows = await paletteEntries(page, 'ClawGym:', (rs) => rs.some((r) => r.includes(restart)));
+        // Every contributed command the palette may show (a .clawtask editor is active, so
+        // `editorLangId == clawtask` holds), and at least the restart command.
+        const expected = [
+          ...new Set([restart, ...[...manifest.commands].filter(([id]) => !manifest.hiddenFromPalette.has(id)).map(([, title]) => title)]),
+        ];
+        const prefix = restart.split(':')[0] + ':';
+        const rows = await paletteEntries(page, prefix, (rs) => expected.every((title) => rs.some((r) => r.startsWith(title))));
         t.diagnostic(`palette: ${rows.join(' | ')}`);
         await snap();
         await page.keyboard.press('Escape');
       });
     });
 
-    test('(g) restarting the language server from the palette keeps the features working', async (t) => {
+    test('(g) the TextMate grammar colours keys and check kinds', async (t) => {
+      await step(t, async (snap) => {
+        // A grammar splits a line into tokens with different classes (mtk1, mtk5, ...); plain text
+        // would be one token. Look at the check line: key, punctuation, path value.
+        const line = page.locator('.editor-instance .monaco-editor .view-line', { hasText: 'file_exists: output/report.md' });
+        const classes = await poll(
+          'the check line tokenized into several token classes',
+          async () => {
+            const spans = line.first().locator('span > span');
+            const out = new Set<string>();
+            const n = await spans.count();
+            for (let i = 0; i < n; i++) out.add((await spans.nth(i).getAttribute('class')) ?? '');
+            return [...out];
+          },
+          (cs) => cs.length >= 2,
+        );
+        t.diagnostic(`token classes on the check line: ${classes.join(' ')}`);
+        await snap();
+      });
+    });
+
+    test('(h) restarting the language server from the palette keeps the features working', async (t) => {
       await step(t, async (snap) => {
         await runCommand(page, restart);
         // A nested key this time: the restarted server answers hover for `agent.max_steps`.
