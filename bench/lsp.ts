@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CompletionRequest, DocumentDiagnosticReportKind, type CompletionItem, type CompletionList } from 'vscode-languageserver/node';
 import * as core from '../core/src/language';
+import { snapshotProcessEnv } from '../server/src/processEnv';
 import { fileUri, pushOnlyCapabilities, TestClient, vscodeLikeCapabilities } from '../server/test/harness';
 
 // ---------------------------------------------------------------------------------------------
@@ -299,6 +300,8 @@ function table(rows: string[][]): string {
 }
 
 async function main(): Promise<void> {
+  // As the server's entry point does (server/src/main.ts): see processEnv.ts.
+  snapshotProcessEnv();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawgym-bench-'));
   console.log(`clawgym bench:lsp — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
   console.log(`${ITERATIONS} iterations per figure after ${WARMUP} warm-up; times in ms as p50 / p95 / max\n`);

@@ -4,7 +4,9 @@
  * The esbuild bundle `dist/server.js` is built from this file.
  */
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import { snapshotProcessEnv } from './processEnv';
 import { startServer } from './server';
 
+snapshotProcessEnv();
 const connection = createConnection(ProposedFeatures.all);
 startServer(connection);
