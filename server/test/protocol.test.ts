@@ -210,7 +210,7 @@ test('incremental edits then re-pull: new result id when diagnostics change, `un
 
 test('push mode: diagnostics are published per version, debounced, and cleared on close', async () => {
   const text = VALID.replace('intent:', 'bogus: 1\nintent:');
-  await withClient({ capabilities: pushOnlyCapabilities(), initializationOptions: { pushDiagnosticsDelay: 30 } }, async (c) => {
+  await withClient({ capabilities: pushOnlyCapabilities(), initializationOptions: { pushDiagnosticsDelay: 150 } }, async (c) => {
     await c.open(URI, text);
     const opened = await c.waitForPublish(URI, (p) => p.version === 1);
     const [d] = byCode(opened.diagnostics, 'unknown-key');
