@@ -52,9 +52,14 @@ if ((${#missing_apt[@]})); then
     command -v sudo >/dev/null || die "apt packages missing (${missing_apt[*]}) and not root; install them or run as root"
     SUDO=(sudo -n)
   fi
+  # apt is chatty: its output goes to a log, shown only when it fails.
+  apt_log="$(mktemp)"
   install_apt() {
-    "${SUDO[@]}" apt-get update -q
-    "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing_apt[@]}"
+    if ! { "${SUDO[@]}" apt-get update -q && "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing_apt[@]}"; } >"$apt_log" 2>&1; then
+      tail -n 40 "$apt_log" >&2
+      die "apt-get could not install ${missing_apt[*]} (log: $apt_log)"
+    fi
+    rm -f "$apt_log"
   }
   step "apt-get install ${missing_apt[*]}" install_apt
 else

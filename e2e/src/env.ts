@@ -4,7 +4,7 @@
  * folders per run) that tests drive with a browser.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -248,7 +248,22 @@ export async function startCodeServer(env: E2eEnv, manifest: ExtensionManifest, 
     while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     return !alive();
   };
+  // If the test process dies first (Ctrl+C, a runner's kill), take the detached group with it.
+  const killOnExit = (): void => {
+    signal('SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    killOnExit();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('exit', killOnExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const stop = async (): Promise<void> => {
+    process.off('exit', killOnExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     signal('SIGTERM');
     if (!(await waitGone(5_000))) {
       signal('SIGKILL');
