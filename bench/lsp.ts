@@ -184,6 +184,8 @@ const fmt = (s: Stats): string => `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.max)}`;
 
 interface SizeResult {
   lines: number;
+  /** Core's p50 split: parse + validate. */
+  split: string;
   diagnostics: number;
   completionItems: number;
   coreValidate: Stats;
@@ -223,7 +225,7 @@ async function measureSize(size: number, dir: string): Promise<SizeResult> {
 
   const pullClient = await TestClient.start({ capabilities: vscodeLikeCapabilities() });
   const pushClient = await TestClient.start({ capabilities: pushOnlyCapabilities(), initializationOptions: { pushDiagnosticsDelay: 0 } });
-  const samples = { coreValidate: [] as number[], pull: [] as number[], push: [] as number[], coreComplete: [] as number[], completion: [] as number[] };
+  const samples = { coreParseOnly: [] as number[], coreValidateOnly: [] as number[], coreValidate: [] as number[], pull: [] as number[], push: [] as number[], coreComplete: [] as number[], completion: [] as number[] };
   let diagnostics = 0;
   let completionItems = 0;
   try {
@@ -241,8 +243,14 @@ async function measureSize(size: number, dir: string): Promise<SizeResult> {
       // core only: parse + validate the edited text (what the server does per version)
       let t0 = performance.now();
       const doc = core.createTaskDocument(uri, k, texts[k % 2]!);
+      const t1 = performance.now();
       diagnostics = core.validateTask(doc, coreFs).length;
-      if (keep) samples.coreValidate.push(performance.now() - t0);
+      const t2 = performance.now();
+      if (keep) {
+        samples.coreValidate.push(t2 - t0);
+        samples.coreParseOnly.push(t1 - t0);
+        samples.coreValidateOnly.push(t2 - t1);
+      }
 
       // pull: didChange, then the diagnostic request; time until its answer
       t0 = performance.now();
@@ -276,9 +284,11 @@ async function measureSize(size: number, dir: string): Promise<SizeResult> {
     await pushClient.dispose();
   }
   const { coreValidate, pull, push: pushed, coreComplete, completion } = samples;
+  const split = `${ms(stats(samples.coreParseOnly).p50)} + ${ms(stats(samples.coreValidateOnly).p50)}`;
 
   return {
     lines,
+    split,
     diagnostics,
     completionItems,
     coreValidate: stats(coreValidate),
@@ -316,10 +326,11 @@ async function main(): Promise<void> {
   console.log('didChange (one-character edit) -> diagnostics for that version');
   console.log(
     table([
-      ['lines', 'diags', 'core parse+validate', 'LSP pull', 'LSP push', 'pull overhead p50', 'target p95'],
+      ['lines', 'diags', 'core p50 parse + validate', 'core parse+validate', 'LSP pull', 'LSP push', 'pull overhead p50', 'target p95'],
       ...results.map((r) => [
         String(r.lines),
         String(r.diagnostics),
+        r.split,
         fmt(r.coreValidate),
         fmt(r.pull),
         fmt(r.push),
