@@ -44,7 +44,8 @@ function isDataMap(path: readonly (string | number)[]): boolean {
 
 /** A copy of the document value without `x-` keys (except inside data maps, kept whole). */
 export function stripExtensionKeys(v: unknown, path: (string | number)[] = []): unknown {
-  if (Array.isArray(v)) return v.map((x, i) => stripExtensionKeys(x, [...path, i]));
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x, i) => (x !== null && typeof x === 'object' ? stripExtensionKeys(x, [...path, i]) : x));
   if (!isPlainObject(v)) return v;
   if (isDataMap(path)) {
     // keys are data; values may still be format objects (file entries)
@@ -56,7 +57,9 @@ export function stripExtensionKeys(v: unknown, path: (string | number)[] = []): 
     return v;
   }
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (!isExtensionKey(k)) out[k] = stripExtensionKeys(x, [...path, k]);
+  for (const [k, x] of Object.entries(v)) {
+    if (!isExtensionKey(k)) out[k] = x !== null && typeof x === 'object' ? stripExtensionKeys(x, [...path, k]) : x;
+  }
   return out;
 }
 

@@ -12,6 +12,8 @@
 
 /** Normalise a workspace path the POSIX way: `./a//b/../c` -> `a/c`; keeps leading `..`. */
 export function normalizeRelPath(p: string): string {
+  // fast path: already normal (no `.` segments, backslashes, doubled or edge slashes)
+  if (!/(^|\/)\.|\\|\/\/|^\/|\/$/.test(p)) return p;
   const out: string[] = [];
   for (const seg of p.replace(/\\/g, '/').split('/')) {
     if (seg === '' || seg === '.') continue;

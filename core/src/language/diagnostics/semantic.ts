@@ -7,7 +7,7 @@
  */
 import * as nodePath from 'node:path';
 import { CHECK_KIND_NAMES, type CheckKind } from '../../model/schema';
-import type { NodePath } from '../../syntax';
+import type { NodePath, Span } from '../../syntax';
 import type { FileSystemHost } from '../types';
 import { asString, type Collector, isPlainObject, list, quote } from './context';
 import { compileRegex, csvConditionHolds, globToRegExp, isGlob, jsonConditionHolds, normalizeRelPath, PathSet, textEquals, textMatches } from './evaluate';
@@ -84,7 +84,8 @@ function isAbsolutePath(p: string): boolean {
  * its root). `at` says whether the span is the key (files keys) or the value.
  */
 export function checkPath(c: Collector, p: string, kind: PathKind, path: NodePath, at: 'key' | 'value', root?: string): boolean {
-  const span = at === 'key' ? c.keySpan(path) : c.valueSpan(path);
+  // spans are looked up only when there is something to report (most paths are fine)
+  const span = (): Span => (at === 'key' ? c.keySpan(path) : c.valueSpan(path));
   const rootName = kind === 'workspace' ? '`workspace.root`' : "the task file's folder";
   if (isAbsolutePath(p)) {
     let rel = p;
@@ -92,7 +93,7 @@ export function checkPath(c: Collector, p: string, kind: PathKind, path: NodePat
     rel = rel.replace(/^([A-Za-z]:)?[\\/]+/, '').replace(/^~\//, '');
     const suggestion = rel !== '' && !normalizeRelPath(rel).startsWith('..') ? rel : undefined;
     c.add(
-      span,
+      span(),
       'error',
       'path-absolute',
       `${quote(p)} is absolute: paths here are relative to ${rootName}${suggestion ? `; did you mean ${quote(suggestion)}?` : ''}`,
@@ -102,12 +103,12 @@ export function checkPath(c: Collector, p: string, kind: PathKind, path: NodePat
   }
   const norm = normalizeRelPath(p);
   if (norm === '..' || norm.startsWith('../')) {
-    c.add(span, 'error', 'path-escape', `${quote(p)} leaves ${rootName} through \`..\``, { path });
+    c.add(span(), 'error', 'path-escape', `${quote(p)} leaves ${rootName} through \`..\``, { path });
     return false;
   }
   if (kind === 'workspace' && p.includes('\\')) {
     const suggestion = p.replace(/\\/g, '/');
-    c.add(span, 'warning', 'invalid-value', `${quote(p)} uses backslashes: workspace paths use \`/\`; did you mean ${quote(suggestion)}?`, { path, suggestion });
+    c.add(span(), 'warning', 'invalid-value', `${quote(p)} uses backslashes: workspace paths use \`/\`; did you mean ${quote(suggestion)}?`, { path, suggestion });
   }
   return true;
 }
@@ -160,13 +161,13 @@ export function checkPaths(c: Collector, value: Record<string, unknown>, checks:
     if (dir === undefined) continue;
     const abs = nodePath.join(dir, ref.value);
     const st = fs.stat(abs);
-    const span = c.valueSpan(ref.path);
+    const span = (): Span => c.valueSpan(ref.path);
     if (!st) {
-      c.add(span, 'error', 'from-missing', `${quote(ref.value)} does not exist (looked for ${ref.want === 'dir' ? 'a folder' : 'a file'} next to the task file)`, { path: ref.path });
+      c.add(span(), 'error', 'from-missing', `${quote(ref.value)} does not exist (looked for ${ref.want === 'dir' ? 'a folder' : 'a file'} next to the task file)`, { path: ref.path });
     } else if (ref.want === 'dir' && !st.isDirectory) {
-      c.add(span, 'error', 'from-missing', `${quote(ref.value)} is a file, but \`from_dir\` needs a folder`, { path: ref.path });
+      c.add(span(), 'error', 'from-missing', `${quote(ref.value)} is a file, but \`from_dir\` needs a folder`, { path: ref.path });
     } else if (ref.want === 'file' && !st.isFile) {
-      c.add(span, 'error', 'from-missing', `${quote(ref.value)} is a folder, but a file is needed here`, { path: ref.path });
+      c.add(span(), 'error', 'from-missing', `${quote(ref.value)} is a folder, but a file is needed here`, { path: ref.path });
     } else if (ref.want === 'dir' && ref.path[1] === 'from_dir') {
       result.fromDir = abs;
     }
