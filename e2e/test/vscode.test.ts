@@ -86,7 +86,16 @@ if (typeof env === 'string') {
     test('e2e: extension in a real VS Code', { skip: `${env} (set CI=1 to make this a failure)` }, () => {});
   }
 } else {
-  describeE2e(env);
+  // The extension under test is what `npm run build` left in dist/; a missing or stale build
+  // would test old code, so it is a failure (with the fix in the message), not a skip.
+  const stale = checkBundles();
+  if (stale) {
+    test('e2e: the extension is built', () => {
+      assert.fail(stale);
+    });
+  } else {
+    describeE2e(env);
+  }
 }
 
 function describeE2e(e2e: E2eEnv): void {
@@ -135,8 +144,6 @@ function describeE2e(e2e: E2eEnv): void {
     };
 
     before(async () => {
-      const stale = checkBundles();
-      if (stale) throw new Error(stale);
       instance = await startCodeServer(e2e, manifest);
       browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
       page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
