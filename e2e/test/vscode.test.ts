@@ -6,12 +6,12 @@
  * Needs:
  *  - scripts/e2e-setup.sh (Node 24 + code-server + Chromium, cached outside the repo). Without it the
  *    test is skipped, or fails when CI is set (CI must install it).
- *  - `npm run build` (dist/client.js, dist/server.js). The e2e command runs it first; a missing or
- *    stale dist/ fails the test with that advice.
+ *  - `npm run build` (dist/client.js, dist/server.js) before the test: the test does not build.
+ *    A missing or stale dist/ (older than the sources) fails it with that advice.
  *
  * Every wait is for a UI state with a deadline. On a failure a screenshot is saved under
  * out/e2e/screenshots/ and the extension host's logs are copied to out/e2e/logs/.
- * CLAWGYM_E2E_SCREENSHOTS=all also saves one after each passing step.
+ * CLAWGYM_E2E_SCREENSHOTS=all also saves one at the key moment of each passing step.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
