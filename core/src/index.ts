@@ -2,3 +2,4 @@
 export * from './model/schema';
 export * from './syntax';
 export * from './language';
+export * as clawgym from './clawgym';

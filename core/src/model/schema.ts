@@ -244,7 +244,7 @@ export const RubricItem = z
     file: WorkspacePath.optional().meta({ description: 'The file the judge reads (relative to the workspace root). Omit to judge the final reply.' }),
     criterion: z.string().min(1).meta({ description: 'What the judge looks for, in words. Scored 0, 0.25, 0.5, 0.75 or 1.' }),
     scores: z
-      .record(z.enum(['0', '0.25', '0.5', '0.75', '1']), z.string())
+      .partialRecord(z.enum(['0', '0.25', '0.5', '0.75', '1']), z.string())
       .optional()
       .meta({ description: 'Optional descriptions of the five score bands (ClawGym rubric rules).' }),
     weight: z.number().nonnegative().optional().meta({ description: 'The item\'s weight in the rubric score (default 1).' }),
