@@ -182,7 +182,10 @@ describe('validate: ClawGym task directories', () => {
   });
 
   test('paths outside the working directory are printed absolute', () => {
-    const r = run(['validate', join(fixtures, 'clawgym', 'invalid', 'missing-fields')], { cwd: os.tmpdir() });
+    // A fresh folder as cwd: the checkout itself may live under the temp folder (CI clones there).
+    const cwd = fs.mkdtempSync(join(os.tmpdir(), 'clawgym-cwd-'));
+    const r = run(['validate', join(fixtures, 'clawgym', 'invalid', 'missing-fields')], { cwd });
+    fs.rmSync(cwd, { recursive: true, force: true });
     assert.equal(r.status, 1);
     assert.ok(r.lines[0]!.startsWith(join(fixtures, 'clawgym', 'invalid', 'missing-fields', 'data_entry.json') + ':1:1 '), r.lines[0]);
   });

@@ -3,3 +3,4 @@ export * from './model/schema';
 export * from './syntax';
 export * from './language';
 export * as clawgym from './clawgym';
+export { reparseTask, incrementalStats } from './syntax/incremental';

@@ -12,7 +12,6 @@ import {
   isPair,
   isScalar,
   isSeq,
-  LineCounter,
   parseDocument,
   Scalar,
   type Node as YamlNode,
@@ -117,18 +116,29 @@ export interface ParsedTask {
   readonly value: unknown;
 }
 
+/** Options shared by full and incremental parses (they must agree, or the trees would differ). */
+export const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: true, strict: true, logLevel: 'error' } as const;
+
+/**
+ * YAML 1.2 (and LSP) treat a lone CR as a line break; the yaml package does not. Replacing it by
+ * LF keeps every offset, so spans still index the original text.
+ */
+export function normalizeLineBreaks(text: string): string {
+  return text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
+}
+
+/** The yaml document of a text, parsed with the project's options. */
+export function parseYaml(text: string): Document.Parsed {
+  return parseDocument(normalizeLineBreaks(text), YAML_OPTIONS);
+}
+
 /** Parse a `.clawtask` text. Never throws: broken input gives a partial tree and syntax errors. */
 export function parseTask(text: string): ParsedTask {
-  const lineCounter = new LineCounter();
-  // YAML 1.2 (and LSP) treat a lone CR as a line break; the yaml package does not. Replacing it by
-  // LF keeps every offset, so spans still index `text`.
-  const doc = parseDocument(text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text, {
-    keepSourceTokens: true,
-    lineCounter,
-    prettyErrors: false,
-    uniqueKeys: true,
-    strict: true,
-  });
+  return toParsedTask(text, parseYaml(text));
+}
+
+/** Wrap a yaml document parsed from `text` (errors converted, plain value computed). */
+export function toParsedTask(text: string, doc: Document.Parsed): ParsedTask {
   const syntaxErrors: YamlProblem[] = [];
   for (const [list, severity] of [
     [doc.errors, 'error'],
