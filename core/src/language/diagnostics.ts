@@ -9,7 +9,7 @@
  *
  * Never throws: a bug in a pass costs that pass's diagnostics, not the editor's.
  */
-import { forEachPair, isMap, isPair, isScalar, isSeq, nodeSpan, rootNode, firstLineOf, type Span, type YamlNode } from '../syntax';
+import { forEachNode, forEachPair, isMap, isScalar, isSeq, nodeSpan, rootNode, firstLineOf, type Span, type YamlNode } from '../syntax';
 import { isExtensionKey } from '../model/schema';
 import type { Cancellation, Diagnostic, FileSystemHost, TaskDocument } from './types';
 import { Collector, isPlainObject } from './diagnostics/context';
@@ -127,21 +127,11 @@ function syntaxDiagnostics(doc: TaskDocument): Diagnostic[] {
 function unclosedQuoteAt(doc: TaskDocument, offset: number, q: string): number | undefined {
   const text = doc.parsed.text;
   let best: number | undefined;
-  const walk = (node: unknown): void => {
-    if (isScalar(node)) {
-      const r = node.range;
-      if (r && r[0] < offset && r[1] >= offset - 1 && text[r[0]] === q && (best === undefined || r[0] > best)) best = r[0];
-      return;
-    }
-    if (!isMap(node) && !isSeq(node)) return;
-    for (const item of node.items) {
-      if (isPair(item)) {
-        walk(item.key);
-        walk(item.value);
-      } else walk(item);
-    }
-  };
-  walk(doc.parsed.doc.contents);
+  forEachNode(doc.parsed.doc.contents, (node) => {
+    if (!isScalar(node)) return;
+    const r = node.range;
+    if (r && r[0] < offset && r[1] >= offset - 1 && text[r[0]] === q && (best === undefined || r[0] > best)) best = r[0];
+  });
   return best;
 }
 
@@ -149,20 +139,13 @@ function unclosedQuoteAt(doc: TaskDocument, offset: number, q: string): number |
 function unclosedFlowAt(doc: TaskDocument, offset: number): number | undefined {
   const text = doc.parsed.text;
   let best: number | undefined;
-  const walk = (node: unknown): void => {
+  forEachNode(doc.parsed.doc.contents, (node) => {
     if (!isMap(node) && !isSeq(node)) return;
     const r = node.range;
     if (node.flow && r && r[0] < offset && r[1] <= offset && text.slice(r[1], offset).trim() === '' && text[r[0]] === (isMap(node) ? '{' : '[')) {
       if (best === undefined || r[0] > best) best = r[0];
     }
-    for (const item of node.items) {
-      if (isPair(item)) {
-        walk(item.key);
-        walk(item.value);
-      } else walk(item);
-    }
-  };
-  walk(doc.parsed.doc.contents);
+  });
   return best;
 }
 

@@ -17,7 +17,7 @@
  * used (the document cache only keeps the newest version, so nothing else holds it).
  */
 import { isAlias, isMap, isScalar, isSeq, type Node as YamlNode, type Pair, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
-import { normalizeLineBreaks, parseTask, toParsedTask, YAML_OPTIONS, type ParsedTask } from './index';
+import { forEachNode, normalizeLineBreaks, parseTask, toParsedTask, YAML_OPTIONS, type ParsedTask } from './index';
 
 /** Statistics for tests and benchmarks: how often the fast path was taken. */
 export const incrementalStats = { incremental: 0, full: 0 };
@@ -142,21 +142,13 @@ function candidates(prev: ParsedTask, from: number, to: number): Candidate[] {
 }
 
 function shiftTree(node: unknown, apply: (r: number) => number): void {
-  if (node == null) return;
-  const r = (node as YamlNode).range;
-  if (r) {
+  forEachNode(node, (n) => {
+    const r = n.range;
+    if (!r) return;
     r[0] = apply(r[0]);
     r[1] = apply(r[1]);
     r[2] = apply(r[2]);
-  }
-  if (isMap(node)) {
-    for (const p of node.items) {
-      shiftTree(p.key, apply);
-      shiftTree(p.value, apply);
-    }
-  } else if (isSeq(node)) {
-    for (const it of node.items) shiftTree(it, apply);
-  }
+  });
 }
 
 function keyString(p: Pair<unknown, unknown>): string | undefined {

@@ -251,6 +251,20 @@ export function firstLineOf(parsed: ParsedTask, span: Span): Span {
   return { start: span.start, end: Math.max(end, span.start) };
 }
 
+/** Visit every node under `node` (pre-order): collections, then their keys and values / items. */
+export function forEachNode(node: unknown, visit: (node: YamlNode) => void): void {
+  if (node == null || typeof node !== 'object') return;
+  if (isScalar(node) || isMap(node) || isSeq(node) || isAlias(node)) visit(node as YamlNode);
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      forEachNode(pair.key, visit);
+      forEachNode(pair.value, visit);
+    }
+  } else if (isSeq(node)) {
+    for (const item of node.items) forEachNode(item, visit);
+  }
+}
+
 /** Walk every map pair in the document (depth first) with its path. */
 export function forEachPair(
   parsed: ParsedTask,
