@@ -1,13 +1,17 @@
 /**
  * The extension manifest and its packaging: everything package.json points at exists and is in the
  * .vscodeignore allowlist, the contributed commands are the ones the client registers, and (when
- * `npm run package` has been run) the .vsix holds exactly the allowlisted files.
+ * the .vsix that vsce builds from the current dist/ holds exactly the allowlisted files.
  *
- * Listing through vsce itself takes ~8 s here (it walks node_modules), so the .vsix is read directly.
+ * The test packages into a temporary file with the same flags as `npm run package` (about 8 s: vsce
+ * walks node_modules), then reads the zip's directory itself. It needs `npm run build` first, which
+ * `npm test` runs.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMANDS } from '../../core/src/language/types';
 import { repoRoot } from './util';
@@ -111,12 +115,31 @@ function zipEntries(buf: Buffer): string[] {
   return names;
 }
 
-const vsix = join(repoRoot, 'dist', 'clawgym.vsix');
-test('the packaged .vsix holds the bundles and the allowlisted files only', { skip: existsSync(vsix) ? false : 'no dist/clawgym.vsix (run `npm run package`)' }, () => {
+/** The vsce flags of `npm run package` (read from package.json, so the test packages the same way). */
+function vsceArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const m = /vsce (package[^&]*?) -o \S+/.exec(pkg.scripts.package ?? '');
+  assert.ok(m, 'the package script runs `vsce package … -o FILE`');
+  return m[1]!.trim().split(/\s+/);
+}
+
+test('the packaged .vsix holds the bundles and the allowlisted files only', () => {
+  assert.ok(existsSync(join(repoRoot, 'dist', 'server.js')), 'run `npm run build` first (npm test does)');
+  const dir = mkdtempSync(join(tmpdir(), 'clawgym-vsix-'));
+  const vsix = join(dir, 'clawgym.vsix');
+  try {
+    execFileSync(process.execPath, [join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce'), ...vsceArgs(), '-o', vsix], { cwd: repoRoot, stdio: 'pipe' });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    const err = e as { stdout?: Buffer; stderr?: Buffer };
+    assert.fail(`vsce package failed: ${String(err.stdout ?? '')}${String(err.stderr ?? '')}`);
+  }
   const entries = zipEntries(readFileSync(vsix)).filter((e) => e.startsWith('extension/')).map((e) => e.slice('extension/'.length));
   for (const f of ['package.json', 'dist/client.js', 'dist/server.js', 'dist/cli.js', 'syntaxes/clawtask.tmLanguage.json', 'snippets/clawtask.json', 'language-configuration.json']) {
     assert.ok(entries.includes(f), `${f} missing from the .vsix: ${entries.join(', ')}`);
   }
-  // vsce renames LICENSE to LICENSE.txt.
-  for (const e of entries) assert.ok(allowed(e) || e === 'LICENSE.txt', `${e} should not be in the .vsix`);
+  // vsce renames LICENSE to LICENSE.txt and README.md to readme.md.
+  assert.ok(entries.includes('readme.md'), 'the README ships (the extension page shows it)');
+  for (const e of entries) assert.ok(allowed(e) || e === 'LICENSE.txt' || e === 'readme.md', `${e} should not be in the .vsix`);
+  rmSync(dir, { recursive: true, force: true });
 });
