@@ -93,17 +93,13 @@ const SEVERITY_TO_LSP: Record<core.Severity, DiagnosticSeverity> = {
   hint: DiagnosticSeverity.Hint,
 };
 
-const SEVERITY_FROM_LSP: Record<number, core.Severity> = {
-  [DiagnosticSeverity.Error]: 'error',
-  [DiagnosticSeverity.Warning]: 'warning',
-  [DiagnosticSeverity.Information]: 'info',
-  [DiagnosticSeverity.Hint]: 'hint',
-};
+const SEVERITY_FROM_LSP = new Map(Object.entries(SEVERITY_TO_LSP).map(([k, v]) => [v, k as core.Severity]));
 
 const TAG_TO_LSP: Record<'unnecessary' | 'deprecated', DiagnosticTag> = {
   unnecessary: DiagnosticTag.Unnecessary,
   deprecated: DiagnosticTag.Deprecated,
 };
+const TAG_FROM_LSP = new Map(Object.entries(TAG_TO_LSP).map(([k, v]) => [v, k as 'unnecessary' | 'deprecated']));
 
 export function toLspDiagnostic(lines: LineIndex, d: core.Diagnostic): Diagnostic {
   const out: Diagnostic = {
@@ -135,14 +131,15 @@ export function fromLspDiagnostic(lines: LineIndex, d: Diagnostic): core.Diagnos
   if (!span) return undefined;
   const out: core.Diagnostic = {
     span,
-    severity: (d.severity !== undefined ? SEVERITY_FROM_LSP[d.severity] : undefined) ?? 'error',
+    severity: (d.severity !== undefined ? SEVERITY_FROM_LSP.get(d.severity) : undefined) ?? 'error',
     code: d.code,
     message: typeof d.message === 'string' ? d.message : '',
   };
   if (d.data !== undefined && d.data !== null && typeof d.data === 'object') out.data = d.data as core.DiagnosticData;
-  const tags = (d.tags ?? []).flatMap((t): ('unnecessary' | 'deprecated')[] =>
-    t === DiagnosticTag.Unnecessary ? ['unnecessary'] : t === DiagnosticTag.Deprecated ? ['deprecated'] : [],
-  );
+  const tags = (d.tags ?? []).flatMap((t) => {
+    const tag = TAG_FROM_LSP.get(t);
+    return tag ? [tag] : [];
+  });
   if (tags.length > 0) out.tags = tags;
   return out;
 }

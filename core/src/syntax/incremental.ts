@@ -17,7 +17,7 @@
  * used (the document cache only keeps the newest version, so nothing else holds it).
  */
 import { isAlias, isMap, isScalar, isSeq, type Node as YamlNode, type Pair, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
-import { forEachNode, normalizeLineBreaks, parseTask, toParsedTask, YAML_OPTIONS, type ParsedTask } from './index';
+import { forEachNode, keyText, normalizeLineBreaks, parseTask, toParsedTask, YAML_OPTIONS, type ParsedTask } from './index';
 
 /** Statistics for tests and benchmarks: how often the fast path was taken. */
 export const incrementalStats = { incremental: 0, full: 0 };
@@ -92,16 +92,6 @@ function itemTail(coll: Collection, item: unknown): YamlNode | null {
   return item as YamlNode | null;
 }
 
-function lineStartOf(text: string, offset: number): number {
-  let i = offset;
-  while (i > 0) {
-    const c = text.charCodeAt(i - 1);
-    if (c === 10 || c === 13) break;
-    i--;
-  }
-  return i;
-}
-
 /** The item's line prefix must be indentation (maps) or indentation and `- ` (sequences). */
 function prefixOk(coll: Collection, prefix: string): number | undefined {
   const m = isMap(coll) ? /^( *)$/.exec(prefix) : /^( *)- +$/.exec(prefix);
@@ -112,16 +102,17 @@ function prefixOk(coll: Collection, prefix: string): number | undefined {
 function candidates(prev: ParsedTask, from: number, to: number): Candidate[] {
   const out: Candidate[] = [];
   const text = prev.text;
+  const lineStartOf = (offset: number): number => prev.lines.lineStart(prev.lines.positionAt(offset).line);
   const walk = (coll: Collection, collEnd: number, ancestors: Collection[], lastPath: boolean[]): void => {
     const items = coll.items as unknown[];
     const starts: (number | undefined)[] = items.map((it) => itemStart(coll, it));
     for (let i = 0; i < items.length; i++) {
       const s = starts[i];
       if (s === undefined) return;
-      const lineStart = lineStartOf(text, s);
+      const lineStart = lineStartOf(s);
       const nextStart = i + 1 < items.length ? starts[i + 1] : undefined;
       if (i + 1 < items.length && nextStart === undefined) return;
-      const end = nextStart !== undefined ? lineStartOf(text, nextStart) : collEnd;
+      const end = nextStart !== undefined ? lineStartOf(nextStart) : collEnd;
       if (from < lineStart || from >= end + (end === text.length ? 1 : 0)) continue;
       const col = prefixOk(coll, text.slice(lineStart, s));
       // The edit must leave the item's indentation alone and stay before the next sibling.
@@ -149,10 +140,6 @@ function shiftTree(node: unknown, apply: (r: number) => number): void {
     r[1] = apply(r[1]);
     r[2] = apply(r[2]);
   });
-}
-
-function keyString(p: Pair<unknown, unknown>): string | undefined {
-  return isScalar(p.key) ? String(p.key.value) : undefined;
 }
 
 function tryIncremental(prev: ParsedTask, text: string): ParsedTask | undefined {
@@ -194,11 +181,11 @@ function tryIncremental(prev: ParsedTask, text: string): ParsedTask | undefined 
       let dup = false;
       siblings.forEach((p, i) => {
         if (i === c.index) return;
-        const key = keyString(p);
+        const key = keyText(p);
         if (key !== undefined) keys.add(key);
       });
       for (const p of fc.items) {
-        const key = keyString(p);
+        const key = keyText(p);
         if (key === undefined || keys.has(key)) dup = true;
         else keys.add(key);
       }
