@@ -61,9 +61,12 @@ export interface SandboxSpec {
 export interface SandboxFile {
   /** Absolute POSIX path inside the sandbox (normally under `workdir`). */
   path: string;
+  /** Ignored for directories (pass an empty array). */
   content: Uint8Array;
-  /** Unix permission bits; default 0o644. */
+  /** Unix permission bits; default 0o644 for files, 0o755 for directories. */
   mode?: number;
+  /** Default `file`. A `directory` entry creates an (empty) directory: ClawGym inputs can hold them. */
+  type?: 'file' | 'directory';
 }
 
 /** One entry read back out of the sandbox. */
