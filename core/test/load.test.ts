@@ -181,6 +181,30 @@ describe('loadTask: .clawtask', () => {
     assert.equal(text(t.files, '/workspace/input/crlf.txt'), 'a\r\nb\r\n');
   });
 
+  test('from_dir { path, to } copies the folder under `to` (the folder itself arrives, with its mode)', () => {
+    const dir = tree({ 'in/a.txt': 'a', 'in/empty': null, 't.clawtask': HEAD + 'workspace:\n  root: /w\n  from_dir: { path: in, to: data/sub }\n' + CHECKS });
+    fs.chmodSync(join(dir, 'in'), 0o750);
+    assert.deepEqual(listing(loaded(clawtask(join(dir, 't.clawtask'))).files), ['/w/data/sub directory 750', '/w/data/sub/a.txt file 644 1', '/w/data/sub/empty directory 755']);
+    // `to: .` is the root itself: no entry for it
+    fs.writeFileSync(join(dir, 't.clawtask'), HEAD + 'workspace:\n  root: /w\n  from_dir: { path: in, to: ./ }\n' + CHECKS);
+    assert.deepEqual(listing(loaded(clawtask(join(dir, 't.clawtask'))).files), ['/w/a.txt file 644 1', '/w/empty directory 755']);
+    // the fixture
+    const fx = loaded(clawtask(join(fixturesDir, 'valid', 'from-dir-to', 'task.clawtask')));
+    assert.deepEqual(listing(fx.files), [
+      '/root/.openclaw/workspace/data directory 755',
+      '/root/.openclaw/workspace/data/recipes directory 755',
+      '/root/.openclaw/workspace/data/recipes/.keep file 644 0',
+      '/root/.openclaw/workspace/data/recipes/index.csv file 644 39',
+    ]);
+  });
+
+  test('from_dir { path, to } with an escaping `to` is refused by validation', () => {
+    const dir = tree({ 'in/a.txt': 'a', 't.clawtask': HEAD + 'workspace:\n  from_dir: { path: in, to: ../up }\n' + CHECKS });
+    const r = clawtask(join(dir, 't.clawtask'));
+    assert.equal(r.task, undefined);
+    assert.match(r.error ?? '', /`\.\.\/up` leaves `workspace.root` through `\.\.` \[path-escape\]$/);
+  });
+
   test('from_dir: a symlink inside the folder is copied as what it points to', () => {
     const dir = tree({ 'in/real.txt': { text: 'real\n', mode: 0o600 }, 'in/sub/x.txt': 'x', 't.clawtask': HEAD + 'workspace:\n  from_dir: in\n' + CHECKS });
     fs.symlinkSync('real.txt', join(dir, 'in/link.txt'));

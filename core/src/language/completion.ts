@@ -558,7 +558,7 @@ function valueItems(ctx: ValueContext, info: SchemaInfo, doc: TaskDocument, fs: 
     }
   }
   if (info.format === 'workspace-path') out.push(...workspacePaths(doc, replace, fs, token, ctx.path));
-  else if (info.format === 'task-path') out.push(...diskPaths(ctx, doc, fs, ctx.path[ctx.path.length - 1] === 'from_dir'));
+  else if (info.format === 'task-path') out.push(...diskPaths(ctx, doc, fs, isFromDirPath(ctx.path)));
   for (const ex of info.examples ?? []) {
     if (typeof ex !== 'string' && typeof ex !== 'number') continue;
     const text = scalarText(ex);
@@ -581,6 +581,12 @@ function get(v: unknown, ...path: (string | number)[]): unknown {
     cur = (cur as Record<string | number, unknown>)[seg];
   }
   return cur;
+}
+
+/** `workspace.from_dir` (string form) or `workspace.from_dir.path`: values that must be folders. */
+function isFromDirPath(path: NodePath): boolean {
+  const n = path.length;
+  return (n === 2 && path[1] === 'from_dir') || (n === 3 && path[1] === 'from_dir' && path[2] === 'path');
 }
 
 function isSafeRelative(p: string): boolean {
@@ -611,10 +617,16 @@ function workspacePaths(doc: TaskDocument, replace: Span, fs: FileSystemHost, to
   if (files.depth === 2 && isMap(files.node)) {
     for (const pair of files.node.items) if (isScalar(pair.key) && typeof pair.key.value === 'string') add(pair.key.value, 'workspace.files');
   }
-  // from_dir on disk.
-  const fromDir = get(doc.parsed.value, 'workspace', 'from_dir');
-  if (typeof fromDir === 'string' && doc.dir && isSafeRelative(fromDir)) {
+  // from_dir on disk: `PATH` lands in the root, `{ path, to }` under `to/`.
+  const fromDirValue = get(doc.parsed.value, 'workspace', 'from_dir');
+  const fromDir = typeof fromDirValue === 'string' ? fromDirValue : get(fromDirValue, 'path');
+  const toValue = typeof fromDirValue === 'string' ? undefined : get(fromDirValue, 'to');
+  const to = typeof toValue === 'string' ? toValue.replace(/^\.\/|\/+$/g, '') : '';
+  if (typeof fromDir === 'string' && doc.dir && isSafeRelative(fromDir) && (to === '' || to === '.' || isSafeRelative(to))) {
     const rootDir = nodePath.join(doc.dir, fromDir);
+    const prefix = to === '' || to === '.' ? '' : `${to}/`;
+    const source = `from_dir (${fromDir})`;
+    if (prefix) add(prefix, source);
     let budget = MAX_DIR_ENTRIES;
     const walk = (abs: string, rel: string, depth: number): void => {
       if (depth > MAX_DIR_DEPTH || budget <= 0 || token.isCancellationRequested) return;
@@ -622,9 +634,9 @@ function workspacePaths(doc: TaskDocument, replace: Span, fs: FileSystemHost, to
         if (budget-- <= 0) return;
         const r = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory) {
-          add(`${r}/`, `from_dir (${fromDir})`);
+          add(`${prefix}${r}/`, source);
           walk(nodePath.join(abs, e.name), r, depth + 1);
-        } else add(r, `from_dir (${fromDir})`);
+        } else add(`${prefix}${r}`, source);
       }
     };
     walk(rootDir, '', 0);

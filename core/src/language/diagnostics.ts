@@ -196,13 +196,14 @@ export function validateTask(doc: TaskDocument, fs: FileSystemHost, token?: Canc
     ];
     const checks = collectChecks(value);
     let fromDir: string | undefined;
+    let fromDirTo: string | undefined;
     passes.push(
       () => checkDuplicateIds(c, value),
       () => {
-        fromDir = checkPaths(c, value, checks, fs, doc.dir).fromDir;
+        ({ fromDir, fromDirTo } = checkPaths(c, value, checks, fs, doc.dir));
       },
       () => checkRegexes(c, checks),
-      () => checkPassesUntouched(c, value, checks, fs, fromDir),
+      () => checkPassesUntouched(c, value, checks, fs, fromDir, fromDirTo),
       () => checkNoChecks(c, value),
       () => checkRubricFiles(c, value, checks),
       () => checkAlternatives(c, value, checks),

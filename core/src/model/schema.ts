@@ -105,11 +105,25 @@ export const Workspace = z
       description:
         'The mock workspace: a map from a path relative to the workspace root to the file\'s content (inline text) or `{ from: PATH }` (copied from disk, relative to this file).',
     }),
-    from_dir: TaskFilePath.optional().meta({
-      description:
-        'Copy a whole folder (relative to this file) into the workspace root, byte for byte. ClawGym task folders use `input_files`.',
-      examples: ['input_files'],
-    }),
+    from_dir: z
+      .union([
+        TaskFilePath.meta({ description: 'The folder (relative to this file) whose content is copied into the workspace root.' }),
+        z
+          .strictObject({
+            path: TaskFilePath.meta({ description: 'The folder to copy, relative to this file, e.g. `input_files`.' }),
+            to: WorkspacePath.meta({
+              description: 'Where the folder\'s content goes, relative to the workspace root, e.g. `input` (ClawGym\'s relative `input_mount_dir`).',
+              examples: ['input'],
+            }),
+          })
+          .meta({ description: 'Copy the folder `path` (relative to this file) to `to` under the workspace root.' }),
+      ])
+      .optional()
+      .meta({
+        description:
+          'Copy a whole folder (relative to this file) into the workspace, byte for byte: empty files and folders, dot-files and file modes included. `from_dir: input_files` copies it to the workspace root; `{ path: input_files, to: input }` copies it to `input/` under the root. Files listed in `files` win over it.',
+        examples: ['input_files'],
+      }),
     setup: z
       .union([z.string(), z.array(z.string())])
       .optional()

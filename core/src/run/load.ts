@@ -336,7 +336,7 @@ export function fromDirOf(ws: TaskModel['workspace']): { path: string; to: strin
 
 /** An absolute sandbox path under `root` for a workspace-relative path. */
 function underRoot(root: string, rel: string): string {
-  return nodePath.posix.join(root, rel.replace(/\\/g, '/'));
+  return nodePath.posix.join(root, rel.replace(/\\/g, '/')).replace(/(.)\/+$/, '$1');
 }
 
 function loadClawtask(file: string, options: LoadOptions): LoadResult {

@@ -123,6 +123,19 @@ interface FromRef {
 export interface PathPassResult {
   /** from_dir resolved on disk, when it is a usable folder. */
   fromDir?: string;
+  /** Where from_dir's content goes, relative to the workspace root (`''`: the root itself). */
+  fromDirTo?: string;
+}
+
+/** Both forms of `workspace.from_dir` (`PATH` or `{ path, to }`), with the document path of each part. */
+export function fromDirParts(ws: Record<string, unknown> | undefined): { path?: { value: string; at: NodePath }; to?: { value: string; at: NodePath } } | undefined {
+  const v = ws?.from_dir;
+  if (typeof v === 'string') return { path: { value: v, at: ['workspace', 'from_dir'] } };
+  if (!isPlainObject(v)) return undefined;
+  return {
+    ...(typeof v.path === 'string' ? { path: { value: v.path, at: ['workspace', 'from_dir', 'path'] } } : {}),
+    ...(typeof v.to === 'string' ? { to: { value: v.to, at: ['workspace', 'from_dir', 'to'] } } : {}),
+  };
 }
 
 export function checkPaths(c: Collector, value: Record<string, unknown>, checks: CheckInfo[], fs: FileSystemHost, dir: string | undefined): PathPassResult {
@@ -137,7 +150,11 @@ export function checkPaths(c: Collector, value: Record<string, unknown>, checks:
       if (isPlainObject(entry) && typeof entry.from === 'string') refs.push({ value: entry.from, path: ['workspace', 'files', key, 'from'], want: 'file' });
     }
   }
-  if (ws && typeof ws.from_dir === 'string') refs.push({ value: ws.from_dir, path: ['workspace', 'from_dir'], want: 'dir' });
+  const fromDir = fromDirParts(ws);
+  if (fromDir?.path) refs.push({ value: fromDir.path.value, path: fromDir.path.at, want: 'dir' });
+  // An unusable `to` (absolute, escaping) was reported; the folder's files then land nowhere known.
+  const toUsable = !fromDir?.to || fromDir.to.value === '' || checkPath(c, fromDir.to.value, 'workspace', fromDir.to.at, 'value', root);
+  const fromDirTo = fromDir?.to && toUsable ? normalizeRelPath(fromDir.to.value) : '';
 
   for (const ch of checks) {
     const t = checkTarget(ch);
@@ -168,8 +185,9 @@ export function checkPaths(c: Collector, value: Record<string, unknown>, checks:
       c.add(span(), 'error', 'from-missing', `${quote(ref.value)} is a file, but \`from_dir\` needs a folder`, { path: ref.path });
     } else if (ref.want === 'file' && !st.isFile) {
       c.add(span(), 'error', 'from-missing', `${quote(ref.value)} is a folder, but a file is needed here`, { path: ref.path });
-    } else if (ref.want === 'dir' && ref.path[1] === 'from_dir') {
+    } else if (ref.want === 'dir' && ref.path[1] === 'from_dir' && toUsable) {
       result.fromDir = abs;
+      result.fromDirTo = fromDirTo;
     }
   }
   return result;
@@ -221,7 +239,7 @@ export function listTree(fs: FileSystemHost, dir: string): string[] {
   return out;
 }
 
-export function checkPassesUntouched(c: Collector, value: Record<string, unknown>, checks: CheckInfo[], fs: FileSystemHost, fromDir: string | undefined): void {
+export function checkPassesUntouched(c: Collector, value: Record<string, unknown>, checks: CheckInfo[], fs: FileSystemHost, fromDir: string | undefined, fromDirTo = ''): void {
   const ws = isPlainObject(value.workspace) ? value.workspace : undefined;
   const inline = new Map<string, string>();
   const listed = new PathSet([]);
@@ -232,7 +250,9 @@ export function checkPassesUntouched(c: Collector, value: Record<string, unknown
     }
   }
   let fromDirFiles: PathSet | undefined;
-  const diskFiles = (): PathSet => (fromDirFiles ??= new PathSet(fromDir ? listTree(fs, fromDir) : []));
+  // With `{ path, to }` the folder's tree lands under `to/` (which then exists itself).
+  const under = (paths: string[]): string[] => (fromDirTo === '' ? paths : [fromDirTo, ...paths.map((p) => `${fromDirTo}/${p}`)]);
+  const diskFiles = (): PathSet => (fromDirFiles ??= new PathSet(fromDir ? under(listTree(fs, fromDir)) : []));
 
   for (const ch of checks) {
     const v = ch.item[ch.kind];
