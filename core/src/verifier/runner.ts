@@ -1,0 +1,421 @@
+/**
+ * The host side of the in-sandbox checks (`command`, `python`, the reward script): build the
+ * program that runs in the sandbox (runnerSource.ts + the bundle), run it in one exec, and turn
+ * its report into verdicts. Classification lives here, not in Python, so it is unit-tested
+ * without a sandbox.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { compileRegex } from '../language/diagnostics/evaluate';
+import { SandboxError, type ExecResult, type Sandbox } from '../sandbox/types';
+import { RUNNER_SOURCE } from './runnerSource';
+import type { Verdict } from './hostChecks';
+import type { VerifierError, VerifierErrorKind } from './types';
+
+/** Output tails kept in a check's result. */
+export const REPORT_TAIL_BYTES = 4096;
+/** Stdout kept for `stdout_matches` (it is matched against the first this many bytes). */
+export const MATCH_HEAD_BYTES = 1 << 20;
+/** ClawGym's limit for the reward script. */
+export const REWARD_LIMIT_MS = 120_000;
+/** The exec's own limit is the verifier's plus this: the runner enforces the real deadline itself. */
+export const EXEC_MARGIN_MS = 15_000;
+/** Reward folders are a script and a grader; refuse to push anything absurd through stdin. */
+export const MAX_REWARD_FOLDER_BYTES = 64 << 20;
+
+// ---------------------------------------------------------------------------------------------
+// The plan
+
+export interface CommandPlan {
+  id: string;
+  command: string;
+  timeoutMs: number;
+  exitCode: number;
+  stdoutMatches?: RegExp;
+}
+export interface PythonPlan {
+  id: string;
+  source: string;
+  timeoutMs: number;
+}
+export interface RewardPlan {
+  id: string;
+  /** Relative to the reward folder. */
+  script: string;
+  timeoutMs: number;
+  folder: RewardFolder;
+}
+export interface SandboxPlan {
+  root: string;
+  env: Record<string, string>;
+  verifierTimeoutMs: number;
+  payload: unknown;
+  commands: CommandPlan[];
+  python: PythonPlan[];
+  reward?: RewardPlan;
+}
+
+export interface RewardFolder {
+  mode: number;
+  entries: { path: string; type: 'file' | 'directory'; mode: number; data?: Buffer }[];
+}
+
+/**
+ * Read a reward folder from the host, whole and byte for byte, modes kept. Symlinks inside it are
+ * followed when they stay inside it (their target is copied); anything else is refused.
+ */
+export async function readRewardFolder(hostDir: string, maxBytes = MAX_REWARD_FOLDER_BYTES): Promise<RewardFolder> {
+  const base = await fsp.realpath(hostDir);
+  const top = await fsp.stat(base);
+  if (!top.isDirectory()) throw new Error(`${hostDir} is not a folder`);
+  const entries: RewardFolder['entries'] = [];
+  let total = 0;
+  const inside = (p: string) => p === base || p.startsWith(base + path.sep);
+  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+    if (depth > 32) throw new Error(`reward/${rel} is nested too deep (a symlink loop?)`);
+    for (const name of (await fsp.readdir(dir)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      let full = path.join(dir, name);
+      let st = await fsp.lstat(full);
+      if (st.isSymbolicLink()) {
+        const real = await fsp.realpath(full).catch(() => undefined);
+        if (!real || !inside(real)) throw new Error(`reward/${r} is a symlink that leaves the reward folder`);
+        full = real;
+        st = await fsp.stat(real);
+      }
+      if (st.isDirectory()) {
+        entries.push({ path: r, type: 'directory', mode: st.mode & 0o7777 });
+        await walk(full, r, depth + 1);
+      } else if (st.isFile()) {
+        const data = await fsp.readFile(full);
+        total += data.length;
+        if (total > maxBytes) throw new Error(`the reward folder holds more than ${maxBytes} bytes`);
+        entries.push({ path: r, type: 'file', mode: st.mode & 0o7777, data });
+      } else throw new Error(`reward/${r} is neither a file nor a folder`);
+    }
+  };
+  await walk(base, '', 0);
+  return { mode: top.mode & 0o7777, entries };
+}
+
+/** The program written to `python3 -I -`: the runner and its bundle, and where it will work. */
+export function buildProgram(plan: SandboxPlan): { program: string; marker: string; dir: string } {
+  const marker = `@@clawgym-verifier-${randomBytes(12).toString('hex')}@@`;
+  const dir = `/tmp/clawgym-verifier-${randomBytes(16).toString('hex')}`;
+  const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
+  const files = [{ path: 'payload.json', data: b64(JSON.stringify(plan.payload)) }];
+  const python = plan.python.map((p, i) => {
+    files.push({ path: `checks/${i}.py`, data: b64(p.source) });
+    return { id: p.id, file: `checks/${i}.py`, timeout_ms: p.timeoutMs };
+  });
+  const spec = {
+    marker,
+    dir,
+    root: plan.root,
+    env: plan.env,
+    timeout_ms: plan.verifierTimeoutMs,
+    files,
+    commands: plan.commands.map((c) => ({ id: c.id, command: c.command, timeout_ms: c.timeoutMs, head: c.stdoutMatches ? MATCH_HEAD_BYTES : 0 })),
+    python,
+    reward: plan.reward && {
+      id: plan.reward.id,
+      script: plan.reward.script,
+      timeout_ms: plan.reward.timeoutMs,
+      mode: plan.reward.folder.mode,
+      entries: plan.reward.folder.entries.map((e) => ({ path: e.path, type: e.type, mode: e.mode, data: e.data ? b64(e.data) : undefined })),
+    },
+  };
+  // base64 of JSON is a valid Python string literal through JSON.stringify
+  const program = `${RUNNER_SOURCE}\nmain(${JSON.stringify(b64(JSON.stringify(spec)))})\n`;
+  return { program, marker, dir };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running it
+
+/** One check's report from the runner (snake_case: it is the runner's JSON). */
+export interface RunnerCheckReport {
+  id: string;
+  kind: 'command' | 'python' | 'reward_script';
+  status: 'ok' | 'timeout' | 'crash' | 'too-large' | 'deadline' | 'tampered';
+  exit_code?: number | null;
+  stdout?: string;
+  stderr?: string;
+  stdout_bytes?: number;
+  stderr_bytes?: number;
+  stdout_head?: string;
+  duration_ms: number;
+  message?: string;
+  /** python checks: what the child wrote (null when it wrote nothing). */
+  result?: PythonChildResult | null;
+}
+
+export type PythonValue =
+  | { t: 'num'; v: number }
+  | { t: 'bool'; v: boolean }
+  | { t: 'nonfinite'; v: string }
+  | { t: 'dict'; v: [string, PythonValue][] }
+  | { t: 'other'; type: string; repr: string };
+
+export type PythonChildResult = { kind: 'value'; value: PythonValue } | { kind: 'exception'; traceback: string } | { kind: 'no-grade' };
+
+export interface RunnerDone {
+  fatal: { kind: VerifierErrorKind; message: string } | null;
+  python?: string;
+  duration_ms?: number;
+}
+
+export interface RunnerReport {
+  checks: Map<string, RunnerCheckReport>;
+  done?: RunnerDone;
+}
+
+/** Pick the runner's lines out of its stdout (anything else there is ignored). */
+export function parseRunnerOutput(stdout: string, marker: string): RunnerReport {
+  const checks = new Map<string, RunnerCheckReport>();
+  let done: RunnerDone | undefined;
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith(marker + ' ')) continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line.slice(marker.length + 1));
+    } catch {
+      continue;
+    }
+    if (!obj || typeof obj !== 'object') continue;
+    const o = obj as Record<string, unknown>;
+    if (o.done === true) done = { fatal: (o.fatal as RunnerDone['fatal']) ?? null, python: o.python as string, duration_ms: o.duration_ms as number };
+    else if (typeof o.id === 'string' && typeof o.kind === 'string') checks.set(`${o.kind}:${o.id}`, o as unknown as RunnerCheckReport);
+  }
+  return done ? { checks, done } : { checks };
+}
+
+export interface SandboxRun {
+  report: RunnerReport;
+  /** Why checks without a report got none (exec failure, timeout, no python3). */
+  missingReason: VerifierError;
+  exec?: ExecResult;
+}
+
+/** Run the plan in one exec. Rejects only when cancelled. */
+export async function runInSandbox(sandbox: Sandbox, plan: SandboxPlan, opts: { signal?: AbortSignal; onLog?: (line: string) => void }): Promise<SandboxRun> {
+  const { program, marker } = buildProgram(plan);
+  const execTimeout = plan.verifierTimeoutMs + EXEC_MARGIN_MS;
+  let pending = '';
+  const decoder = new TextDecoder();
+  const onStderr = opts.onLog
+    ? (chunk: Uint8Array) => {
+        pending += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          opts.onLog!(pending.slice(0, nl));
+          pending = pending.slice(nl + 1);
+        }
+      }
+    : undefined;
+  let exec: ExecResult;
+  try {
+    exec = await sandbox.exec(
+      ['sh', '-c', 'command -v python3 >/dev/null 2>&1 || { echo "clawgym: python3 is not installed in the sandbox image" >&2; exit 127; }; exec python3 -I -'],
+      {
+        // `/`, not the workspace: the agent may have deleted the root, and the exec must still start
+        cwd: '/',
+        env: plan.env,
+        stdin: program,
+        timeoutMs: execTimeout,
+        maxOutputBytes: 32 << 20,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(onStderr ? { onStderr } : {}),
+      },
+    );
+  } catch (e) {
+    if (e instanceof SandboxError && e.kind === 'cancelled') throw e;
+    if (opts.signal?.aborted) throw new SandboxError('cancelled', 'the verifier was cancelled', { cause: e });
+    const msg = e instanceof Error ? e.message : String(e);
+    return { report: { checks: new Map() }, missingReason: { kind: 'unavailable', message: `the sandbox could not run the verifier: ${msg}` } };
+  }
+  if (pending && opts.onLog) opts.onLog(pending);
+  const report = parseRunnerOutput(exec.stdout, marker);
+  let missingReason: VerifierError;
+  if (report.done?.fatal) missingReason = report.done.fatal;
+  else if (exec.timedOut) missingReason = { kind: 'timeout', message: `the verifier did not finish within ${seconds(execTimeout)} (its limit is ${seconds(plan.verifierTimeoutMs)})` };
+  else if (exec.exitCode === 127 && /python3 is not installed/.test(exec.stderr)) {
+    missingReason = { kind: 'unavailable', message: 'python3 is not installed in the sandbox image: the in-sandbox checks need python3 3.9 or newer' };
+  } else if (exec.outputLimitExceeded) missingReason = { kind: 'internal', message: "the verifier's runner printed more than the exec's output limit" };
+  else if (!report.done) missingReason = { kind: 'internal', message: `the verifier's runner ended without a result (exit code ${exec.exitCode})${lastLines(exec.stderr, 1) ? `: ${lastLines(exec.stderr, 1)}` : ''}` };
+  else missingReason = { kind: 'internal', message: 'the runner reported no result for this check' };
+  return { report, missingReason, exec };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdicts
+
+export interface SandboxVerdict extends Verdict {
+  durationMs: number;
+  output?: { stdout: string; stderr: string };
+}
+
+export function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function tail(s: string | undefined, bytes = REPORT_TAIL_BYTES): string {
+  if (!s) return '';
+  if (Buffer.byteLength(s) <= bytes) return s;
+  const b = Buffer.from(s);
+  return `…${b.subarray(b.length - bytes).toString('utf8').replace(/^\uFFFD+/, '')}`;
+}
+
+function lastLines(s: string | undefined, n: number): string {
+  const lines = (s ?? '').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return lines.slice(-n).join(' | ');
+}
+
+function err(kind: VerifierErrorKind, message: string, r?: RunnerCheckReport): SandboxVerdict {
+  return { score: 0, message, error: { kind, message }, durationMs: r?.duration_ms ?? 0, ...(r ? { output: outputOf(r) } : {}) };
+}
+
+function outputOf(r: RunnerCheckReport): { stdout: string; stderr: string } {
+  return { stdout: tail(r.stdout), stderr: tail(r.stderr) };
+}
+
+/** Status problems shared by every in-sandbox kind; undefined when the process ran to its end. */
+function statusError(r: RunnerCheckReport, what: string, limitMs: number): SandboxVerdict | undefined {
+  switch (r.status) {
+    case 'ok':
+      return undefined;
+    case 'timeout':
+      return err('timeout', `${what} did not finish within ${seconds(limitMs)}`, r);
+    case 'deadline':
+      return err('timeout', `the verifier's time limit ran out before ${what} started`, r);
+    case 'too-large':
+      return err('too-large', `${what} printed more than 64 MiB and was stopped`, r);
+    case 'tampered':
+      return err('tampered', r.message ?? 'the verifier files were tampered with', r);
+    case 'crash':
+      return err('crash', r.message ?? `${what} could not start`, r);
+  }
+}
+
+export function commandVerdict(plan: CommandPlan, r: RunnerCheckReport): SandboxVerdict {
+  const e = statusError(r, 'the command', plan.timeoutMs);
+  if (e) return e;
+  const base = { durationMs: r.duration_ms, output: outputOf(r) };
+  const code = r.exit_code ?? -1;
+  if (code !== plan.exitCode) {
+    const how = code < 0 ? `was killed by signal ${-code}` : `exited with ${code}`;
+    const why = lastLines(r.stderr, 1);
+    return { ...base, score: 0, message: `the command ${how}, expected ${plan.exitCode}${why ? `: ${why}` : ''}` };
+  }
+  if (plan.stdoutMatches) {
+    const out = r.stdout_head ?? '';
+    if (!plan.stdoutMatches.test(out)) {
+      const cut = (r.stdout_bytes ?? 0) > MATCH_HEAD_BYTES ? ` (first ${MATCH_HEAD_BYTES} bytes searched)` : '';
+      return { ...base, score: 0, message: `stdout does not match ${plan.stdoutMatches}${cut}` };
+    }
+    return { ...base, score: 1, message: `exit code ${code}, stdout matches ${plan.stdoutMatches}` };
+  }
+  return { ...base, score: 1, message: `exit code ${code}` };
+}
+
+/** The user regex of `stdout_matches`, compiled (an error message when it does not compile). */
+export function compileStdoutMatches(pattern: string | undefined): RegExp | string | undefined {
+  if (pattern === undefined) return undefined;
+  const r = compileRegex(pattern);
+  return 're' in r ? r.re : `invalid stdout_matches regular expression /${pattern}/: ${r.error}`;
+}
+
+/** Tolerance for scores a hair outside [0, 1] (floating-point sums like 0.1 + 0.2 + 0.7). */
+const EPS = 1e-9;
+
+function asScore(v: PythonValue, what: string): { score: number } | { error: VerifierError } {
+  switch (v.t) {
+    case 'bool':
+      return { score: v.v ? 1 : 0 };
+    case 'num':
+      if (v.v < -EPS || v.v > 1 + EPS) return { error: { kind: 'out-of-range', message: `${what} ${v.v}, outside [0, 1]` } };
+      return { score: Math.min(1, Math.max(0, v.v)) };
+    case 'nonfinite':
+      return { error: { kind: 'non-finite', message: `${what} ${v.v}, not a finite number` } };
+    case 'dict':
+      return { error: { kind: 'not-a-number', message: `${what} a nested dict, not a score` } };
+    case 'other':
+      return { error: { kind: 'not-a-number', message: `${what} a ${v.type} (${v.repr}), not a score` } };
+  }
+}
+
+export function pythonVerdict(plan: PythonPlan, r: RunnerCheckReport): SandboxVerdict {
+  const e = statusError(r, 'grade()', plan.timeoutMs);
+  if (e) return e;
+  const res = r.result;
+  if (!res) {
+    const why = lastLines(r.stderr, 1);
+    return err('crash', `the check exited before grade() returned (exit code ${r.exit_code})${why ? `: ${why}` : ''}`, r);
+  }
+  if (res.kind === 'no-grade') return err('invalid-check', 'the python check defines no grade(ws) function', r);
+  if (res.kind === 'exception') {
+    const tb = res.traceback;
+    const lines = tb.split('\n').filter((l) => l.trim() !== '');
+    const last = lines.at(-1)?.trim() ?? 'an exception';
+    // the innermost frame of the check's own source: `File ".../checks/0.py", line 3, in grade`
+    const frame = [...lines].reverse().find((l) => /^\s*File ".*\/checks\/\d+\.py", line \d+/.test(l));
+    const where = frame ? /line (\d+), in (\S+)/.exec(frame) : null;
+    const verdict = err('crash', `grade() raised ${last}${where ? ` (line ${where[1]}, in ${where[2]})` : ''}`, r);
+    verdict.output = { stdout: tail(r.stdout), stderr: tail(`${r.stderr ?? ''}${tb}`) };
+    return verdict;
+  }
+  const v = res.value;
+  const base = { durationMs: r.duration_ms, output: outputOf(r) };
+  if (v.t === 'dict') {
+    if (v.v.length === 0) return err('not-a-number', 'grade() returned an empty dict: no score to average', r);
+    const parts: string[] = [];
+    let sum = 0;
+    for (const [k, x] of v.v) {
+      const s = asScore(x, `grade()[${JSON.stringify(k)}] is`);
+      if ('error' in s) return { ...err(s.error.kind, s.error.message, r) };
+      sum += s.score;
+      parts.push(`${k}=${+s.score.toFixed(4)}`);
+    }
+    const mean = sum / v.v.length;
+    const list = parts.join(', ');
+    return { ...base, score: mean, message: `mean of ${v.v.length} values: ${list.length > 160 ? `${list.slice(0, 157)}...` : list}` };
+  }
+  const s = asScore(v, 'grade() returned');
+  if ('error' in s) return err(s.error.kind, s.error.message, r);
+  return { ...base, score: s.score, message: `grade() returned ${v.t === 'bool' ? (v.v ? 'True' : 'False') : v.t === 'num' ? v.v : ''}` };
+}
+
+/** ClawGym: the last non-empty line of stdout, as a float. */
+export function parseRewardLine(stdout: string): { value: number; line: string } | { error: VerifierError } {
+  const line = stdout
+    .split(/\r?\n|\r/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .at(-1);
+  if (line === undefined) return { error: { kind: 'not-a-number', message: 'the reward script printed nothing on stdout' } };
+  const shown = line.length > 80 ? `${line.slice(0, 77)}...` : line;
+  // Python's float() also reads nan/inf; they parse, but are no reward
+  if (/^[+-]?(nan|inf|infinity)$/i.test(line)) return { error: { kind: 'non-finite', message: `the reward script printed ${shown}, not a finite number` } };
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(line.replace(/_/g, ''))) {
+    return { error: { kind: 'not-a-number', message: `the last line of the reward script's stdout is not a number: ${JSON.stringify(shown)}` } };
+  }
+  const value = Number(line.replace(/_/g, ''));
+  if (!Number.isFinite(value)) return { error: { kind: 'non-finite', message: `the reward script printed ${shown}, not a finite number` } };
+  return { value, line };
+}
+
+export function rewardVerdict(plan: RewardPlan, r: RunnerCheckReport): SandboxVerdict {
+  const e = statusError(r, 'the reward script', plan.timeoutMs);
+  if (e) return e;
+  if (r.exit_code !== 0) {
+    const how = (r.exit_code ?? -1) < 0 ? `was killed by signal ${-(r.exit_code ?? -1)}` : `exited with code ${r.exit_code}`;
+    const why = lastLines(r.stderr, 1);
+    return err('crash', `the reward script ${how}${why ? `: ${why}` : ''}`, r);
+  }
+  const parsed = parseRewardLine(r.stdout ?? '');
+  if ('error' in parsed) return err(parsed.error.kind, parsed.error.message, r);
+  const v = parsed.value;
+  if (v < -EPS || v > 1 + EPS) return err('out-of-range', `the reward script printed ${parsed.line}, outside [0, 1]`, r);
+  return { score: Math.min(1, Math.max(0, v)), message: `reward ${parsed.line}`, durationMs: r.duration_ms, output: outputOf(r) };
+}
