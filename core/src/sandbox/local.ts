@@ -1,0 +1,641 @@
+/**
+ * The fallback sandbox backend, for machines without Docker: every sandbox is a fresh temporary
+ * directory (`clawgym-sbx-*` under the OS temp dir) holding the workspace, a private /tmp and a home.
+ *
+ * With bubblewrap (`bwrap`, probed once per process) every exec runs in its own mount, pid, ipc,
+ * uts and network namespaces: the workspace is bound at `spec.workdir` (so graders that hard-code
+ * `/root/.openclaw/workspace` work), /tmp and /root are the sandbox's own directories, /usr and /etc
+ * are the host's, read-only, and nothing else of the host is visible (no /home, /run, /var, so no
+ * Docker socket). Without bubblewrap, commands run directly on the host as the current user with
+ * cwd = the workspace directory: nothing is isolated. What neither mode enforces (compared with
+ * Docker): CPU and process-count limits (a fork bomb is stopped only by the exec's timeout); memory
+ * is an address-space ulimit (RLIMIT_AS), which counts reserved virtual memory, so runtimes that
+ * reserve a lot up front (Node, the JVM) need `memoryBytes` of about 2 GB or more.
+ *
+ * Other differences a caller can see:
+ * - Background processes do not outlive the exec that started them (with bubblewrap the pid
+ *   namespace ends with it; without, the process group is killed when the command exits).
+ * - Files written outside the workspace, /tmp and /root last only for one exec (bubblewrap) or go
+ *   to the host (no bubblewrap).
+ * - Without bubblewrap: the workspace is not at `spec.workdir`. Absolute paths under it in the
+ *   command itself (argv items, `bash -c` text, `cwd`) are translated to the workspace directory,
+ *   and `CLAWGYM_WORKSPACE` holds its real path, but files that hard-code the path (a grader's
+ *   `check.py`) cannot work. /tmp is the host's /tmp (copyIn under /tmp writes there; what it
+ *   creates is removed by dispose) and `TMPDIR` points at the sandbox's own tmp directory.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { constants as fsc, promises as fs, accessSync, lstatSync, readlinkSync, readdirSync, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { registerSandbox, unregisterSandbox } from './registry';
+import {
+  SandboxError,
+  type Command,
+  type CopyOutOptions,
+  type CopyOutResult,
+  type ExecOptions,
+  type ExecResult,
+  type Sandbox,
+  type SandboxBackend,
+  type SandboxEntry,
+  type SandboxFile,
+  type SandboxSpec,
+} from './types';
+
+export interface LocalBackendOptions {
+  /**
+   * `auto` (default): isolate with bubblewrap when it works on this machine, else run unisolated.
+   * `require`: fail (SandboxError `unavailable`) when bubblewrap does not work. `never`: unisolated.
+   */
+  bubblewrap?: 'auto' | 'require' | 'never';
+}
+
+const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_MAX_OUTPUT = 1024 * 1024;
+const DEFAULT_KILL_AFTER = 64 * 1024 * 1024;
+const DEFAULT_MAX_TOTAL = 256 * 1024 * 1024;
+const DEFAULT_MAX_FILE = 16 * 1024 * 1024;
+/** How long to wait for the output pipes after the command exited (a daemonized child can hold them). */
+const CLOSE_GRACE_MS = 1000;
+/** Marks the processes of one unisolated sandbox, so dispose can find ones that left the process group. */
+const TOKEN_VAR = 'CLAWGYM_SANDBOX_TOKEN';
+
+/** Whether bubblewrap works here, found once per process. */
+export interface BubblewrapStatus {
+  ok: boolean;
+  /** Absolute path of `bwrap` (when found). */
+  path?: string;
+  /** e.g. `bubblewrap 0.8.0`. */
+  version?: string;
+  /** Why it cannot be used (when not ok). */
+  problem?: string;
+  /** Extra arguments the probe needed (a user namespace mapping us to root when we are not root). */
+  userArgs: string[];
+}
+
+let probed: BubblewrapStatus | undefined;
+
+/** Find `bwrap` and run `bwrap <our usual flags> true` once; the answer is cached for the process. */
+export function bubblewrapStatus(): BubblewrapStatus {
+  if (probed) return probed;
+  const found = findExecutable('bwrap');
+  if (!found) return (probed = { ok: false, problem: 'bwrap (bubblewrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)', userArgs: [] });
+  const version = spawnSync(found, ['--version'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim() || undefined;
+  // As root we already are root inside; otherwise map ourselves to root as Docker sandboxes run as root.
+  const attempts = process.getuid?.() === 0 ? [[]] : [['--unshare-user', '--uid', '0', '--gid', '0'], []];
+  let problem = '';
+  for (const userArgs of attempts) {
+    const r = spawnSync(found, [...systemViewArgs(), '--tmpfs', '/tmp', '--unshare-all', '--die-with-parent', '--new-session', ...userArgs, '--', 'true'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      env: { PATH: STANDARD_PATH },
+    });
+    if (r.status === 0) return (probed = { ok: true, path: found, version, userArgs });
+    problem = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0];
+  }
+  return (probed = { ok: false, path: found, version, problem: `bwrap is installed but does not work here: ${problem}`, userArgs: [] });
+}
+
+export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBackend {
+  const mode = options.bubblewrap ?? 'auto';
+  const bw = mode === 'never' ? undefined : bubblewrapStatus();
+  if (mode === 'require' && !bw?.ok) throw new SandboxError('unavailable', `bubblewrap is required but unusable: ${bw?.problem}`);
+  const bwrap = bw?.ok ? bw : undefined;
+  const user = os.userInfo().username;
+  const where = os.tmpdir();
+  return {
+    name: 'local',
+    isolation: bwrap ? 'bubblewrap' : 'none',
+    describe() {
+      return bwrap
+        ? `local sandboxes in ${where}, isolated with ${bwrap.version ?? 'bubblewrap'} (own namespaces, network off unless asked, host /usr and /etc read-only); weaker than Docker: no CPU or process-count limits, memory only as an address-space ulimit`
+        : `local sandboxes in ${where}, NOT isolated${mode === 'auto' && bw?.problem ? ` (${bw.problem})` : ''}: commands run directly on this machine as ${user}, with its files and network; no CPU or process-count limits, memory only as an address-space ulimit; only for tasks you trust`;
+    },
+    async create(spec, files, createOptions) {
+      throwIfAborted(createOptions?.signal);
+      const workdir = normalizeWorkdir(spec.workdir);
+      const root = await fs.mkdtemp(nodePath.join(os.tmpdir(), 'clawgym-sbx-'));
+      const sandbox = new LocalSandbox({ ...spec, workdir }, root, bwrap);
+      registerSandbox(sandbox);
+      try {
+        await sandbox.init();
+        await sandbox.copyIn(files, createOptions);
+        return sandbox;
+      } catch (e) {
+        await sandbox.dispose();
+        throw e;
+      }
+    },
+  };
+}
+
+interface Mount {
+  /** Absolute, normalized sandbox path. */
+  sandbox: string;
+  host: string;
+}
+
+class LocalSandbox implements Sandbox {
+  readonly id: string;
+  readonly name: string;
+  private readonly ws: string;
+  private readonly tmp: string;
+  private readonly home: string;
+  private readonly token = randomBytes(12).toString('hex');
+  private readonly mounts: Mount[];
+  private readonly running = new Set<{ kill: () => void; done: Promise<unknown> }>();
+  /** Top-level host /tmp entries copyIn created (unisolated mode), removed by dispose. */
+  private readonly hostTmpCreated = new Set<string>();
+  private disposed: Promise<void> | undefined;
+
+  constructor(
+    readonly spec: SandboxSpec,
+    private readonly root: string,
+    private readonly bwrap: BubblewrapStatus | undefined,
+  ) {
+    this.id = root;
+    this.name = `clawgym-local-${safeName(spec.runId)}-${safeName(spec.trialId)}-${nodePath.basename(root).slice('clawgym-sbx-'.length)}`;
+    this.ws = nodePath.join(root, 'workspace');
+    this.tmp = nodePath.join(root, 'tmp');
+    this.home = nodePath.join(root, 'home');
+    // Longest prefix first: a workdir under /tmp wins over /tmp.
+    this.mounts = [
+      { sandbox: spec.workdir, host: this.ws },
+      { sandbox: '/tmp', host: bwrap ? this.tmp : '/tmp' },
+    ].sort((a, b) => b.sandbox.length - a.sandbox.length);
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.ws, { mode: 0o755 });
+    await fs.mkdir(this.tmp);
+    await fs.chmod(this.tmp, 0o1777);
+    await fs.mkdir(this.home, { mode: 0o700 });
+    if (this.bwrap && isUnder(this.spec.workdir, '/root')) {
+      // bwrap would create the mount point itself, but mode 0700 all the way down.
+      const rel = this.spec.workdir.slice('/root'.length);
+      await fs.mkdir(nodePath.join(this.home, rel), { recursive: true, mode: 0o755 });
+    }
+  }
+
+  async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
+    if (this.disposed) throw new SandboxError('backend', `sandbox ${this.name} has been disposed`);
+    throwIfAborted(options.signal);
+    let argv = typeof command === 'string' ? ['bash', '-c', command] : [...command];
+    if (argv.length === 0) throw new SandboxError('backend', 'exec: empty command');
+    const cwd = nodePath.posix.resolve(this.spec.workdir, options.cwd ?? this.spec.workdir);
+    const env: Record<string, string> = {
+      PATH: this.bwrap ? STANDARD_PATH : process.env.PATH || STANDARD_PATH,
+      HOME: this.bwrap ? '/root' : this.home,
+      CLAWGYM_WORKSPACE: this.bwrap ? this.spec.workdir : this.ws,
+      ...(this.bwrap ? {} : { TMPDIR: this.tmp, [TOKEN_VAR]: this.token }),
+      ...this.spec.env,
+      ...options.env,
+    };
+    const memory = this.spec.resources?.memoryBytes;
+    if (memory && memory > 0) {
+      // bash's ulimit -v is in KiB; a lower limit already in place stays (the 2>/dev/null).
+      argv = ['bash', '-c', `ulimit -v ${Math.max(1, Math.floor(memory / 1024))} 2>/dev/null; exec "$@"`, 'bash', ...argv];
+    }
+    let file: string;
+    let args: string[];
+    let hostCwd: string;
+    if (this.bwrap) {
+      file = this.bwrap.path!;
+      args = [...this.bwrapArgs(), '--chdir', cwd, '--', ...argv];
+      hostCwd = this.root;
+    } else {
+      hostCwd = this.mapExisting(cwd, 'cwd');
+      const st = await fs.stat(hostCwd).catch(() => undefined);
+      if (!st?.isDirectory()) throw new SandboxError('backend', `exec: the working directory ${cwd} does not exist in the sandbox`);
+      // Commands refer to the workspace by its sandbox path; here it lives elsewhere.
+      argv = argv.map((a) => translatePath(a, this.spec.workdir, this.ws));
+      [file, ...args] = argv;
+    }
+    return this.track((register) => runProcess(file, args, hostCwd, env, options, register));
+  }
+
+  async copyIn(files: readonly SandboxFile[], options?: { signal?: AbortSignal }): Promise<void> {
+    for (const f of files) {
+      throwIfAborted(options?.signal);
+      const { mount, rel } = this.map(f.path, 'copyIn');
+      const isDir = f.type === 'directory';
+      if (rel.length === 0) {
+        if (!isDir) throw new SandboxError('path-escape', `copyIn: ${f.path} is the root of ${mount.sandbox}, not a file path`);
+        if (f.mode !== undefined) await fs.chmod(mount.host, f.mode & 0o777);
+        continue;
+      }
+      const parent = await this.ensureDirs(mount, rel.slice(0, -1), f.path);
+      const target = nodePath.join(parent, rel[rel.length - 1]);
+      const existing = await lstatOrUndefined(target);
+      if (isDir) {
+        if (existing?.isSymbolicLink()) throw new SandboxError('path-escape', `copyIn: ${f.path} is a symbolic link in the sandbox; refusing to write through it`);
+        if (existing && !existing.isDirectory()) throw new SandboxError('backend', `copyIn: ${f.path} exists and is not a directory`);
+        if (!existing) await this.mkdirTracked(mount, rel, target);
+        await fs.chmod(target, (f.mode ?? 0o755) & 0o777);
+        continue;
+      }
+      if (existing?.isDirectory()) throw new SandboxError('backend', `copyIn: ${f.path} exists and is a directory`);
+      // Replace whatever is there (a symlink or hard link planted by a command is not written through).
+      if (existing) await fs.unlink(target);
+      const handle = await fs.open(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+      try {
+        await handle.writeFile(f.content);
+        await handle.chmod((f.mode ?? 0o644) & 0o777);
+      } finally {
+        await handle.close();
+      }
+      if (rel.length === 1) this.noteHostTmp(mount, target);
+    }
+  }
+
+  async copyOut(dir: string, options: CopyOutOptions = {}): Promise<CopyOutResult> {
+    throwIfAborted(options.signal);
+    const maxTotal = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL;
+    const maxFile = options.maxFileBytes ?? DEFAULT_MAX_FILE;
+    const { mount, rel } = this.map(dir, 'copyOut');
+    // Every component, the directory itself included, must be a real directory.
+    let hostDir = mount.host;
+    for (const seg of rel) {
+      hostDir = nodePath.join(hostDir, seg);
+      const st = await lstatOrUndefined(hostDir);
+      if (!st) throw new SandboxError('backend', `copyOut: ${dir} does not exist in the sandbox`);
+      if (st.isSymbolicLink()) throw new SandboxError('path-escape', `copyOut: ${dir} goes through a symbolic link (${sandboxPathOf(mount, hostDir)}); refusing to follow it`);
+      if (!st.isDirectory()) throw new SandboxError('backend', `copyOut: ${sandboxPathOf(mount, hostDir)} is not a directory`);
+    }
+    const entries: SandboxEntry[] = [];
+    const omitted: string[] = [];
+    let totalBytes = 0;
+    const walk = async (hostPath: string, relPath: string): Promise<void> => {
+      const names = (await fs.readdir(hostPath)).sort();
+      for (const name of names) {
+        throwIfAborted(options.signal);
+        const p = nodePath.join(hostPath, name);
+        const r = relPath ? `${relPath}/${name}` : name;
+        const st = await lstatOrUndefined(p);
+        if (!st) continue; // removed while we walked
+        const mode = st.mode & 0o7777;
+        if (st.isSymbolicLink()) {
+          entries.push({ path: r, type: 'symlink', mode, size: 0, linkTarget: await fs.readlink(p) });
+        } else if (st.isDirectory()) {
+          entries.push({ path: r, type: 'directory', mode, size: 0 });
+          await walk(p, r);
+        } else if (st.isFile()) {
+          if (st.size > maxFile) {
+            entries.push({ path: r, type: 'file', mode, size: st.size });
+            omitted.push(r);
+            continue;
+          }
+          if (totalBytes + st.size > maxTotal) throw tooLarge(dir, maxTotal);
+          // O_NOFOLLOW: the file could have been swapped for a link since the lstat.
+          const handle = await fs.open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+          let content: Buffer;
+          try {
+            content = await handle.readFile();
+          } finally {
+            await handle.close();
+          }
+          totalBytes += content.length;
+          if (totalBytes > maxTotal) throw tooLarge(dir, maxTotal);
+          entries.push({ path: r, type: 'file', mode, size: content.length, content: new Uint8Array(content.buffer, content.byteOffset, content.byteLength) });
+        } else {
+          entries.push({ path: r, type: 'other', mode, size: 0 });
+        }
+      }
+    };
+    await walk(hostDir, '');
+    return { entries, totalBytes, omitted };
+  }
+
+  dispose(): Promise<void> {
+    this.disposed ??= this.doDispose();
+    return this.disposed;
+  }
+
+  private async doDispose(): Promise<void> {
+    try {
+      const running = [...this.running];
+      for (const r of running) r.kill();
+      await Promise.allSettled(running.map((r) => r.done));
+      if (!this.bwrap) killByEnvToken(this.token);
+      for (const p of [this.root, ...this.hostTmpCreated]) {
+        await makeWritable(p);
+        await fs.rm(p, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+      }
+    } catch {
+      // dispose never throws
+    }
+    unregisterSandbox(this);
+  }
+
+  private async track(run: (register: (kill: () => void) => void) => Promise<ExecResult>): Promise<ExecResult> {
+    let entry: { kill: () => void; done: Promise<unknown> } | undefined;
+    const done = run((kill) => {
+      entry = { kill, done: Promise.resolve() };
+      this.running.add(entry);
+    });
+    if (entry) entry.done = done;
+    try {
+      return await done;
+    } finally {
+      if (entry) this.running.delete(entry);
+    }
+  }
+
+  private bwrapArgs(): string[] {
+    const args = [...systemViewArgs(), '--proc', '/proc', '--dev', '/dev', '--dir', '/var/tmp'];
+    args.push('--bind', this.home, '/root', '--bind', this.tmp, '/tmp', '--bind', this.ws, this.spec.workdir);
+    args.push('--unshare-all');
+    if ((this.spec.network ?? 'none') !== 'none') args.push('--share-net');
+    args.push('--die-with-parent', '--new-session', ...this.bwrap!.userArgs);
+    return args;
+  }
+
+  /** Map an absolute sandbox path to a mount and its (checked) relative components. */
+  private map(p: string, what: string): { mount: Mount; rel: string[] } {
+    if (typeof p !== 'string' || !p.startsWith('/')) throw new SandboxError('path-escape', `${what}: ${JSON.stringify(p)} is not an absolute sandbox path`);
+    if (p.includes('\0')) throw new SandboxError('path-escape', `${what}: ${JSON.stringify(p)} contains a NUL byte`);
+    const segs = p.split('/').filter((s) => s !== '' && s !== '.');
+    if (segs.includes('..')) throw new SandboxError('path-escape', `${what}: ${p} contains '..'`);
+    const norm = '/' + segs.join('/');
+    for (const mount of this.mounts) {
+      if (isUnder(norm, mount.sandbox)) {
+        const rel = norm === mount.sandbox ? [] : norm.slice(mount.sandbox.length + 1).split('/');
+        return { mount, rel };
+      }
+    }
+    throw new SandboxError(
+      'path-escape',
+      `${what}: ${p} is outside the sandbox's writable places (${this.mounts.map((m) => m.sandbox).join(' and ')}); the local backend can only map paths under those`,
+    );
+  }
+
+  private mapExisting(p: string, what: string): string {
+    const { mount, rel } = this.map(p, what);
+    return nodePath.join(mount.host, ...rel);
+  }
+
+  /** Create missing parent directories one by one, refusing any component that is a symlink. */
+  private async ensureDirs(mount: Mount, rel: string[], forPath: string): Promise<string> {
+    let cur = mount.host;
+    for (let i = 0; i < rel.length; i++) {
+      cur = nodePath.join(cur, rel[i]);
+      let st = await lstatOrUndefined(cur);
+      if (!st) {
+        await this.mkdirTracked(mount, rel.slice(0, i + 1), cur);
+        st = await fs.lstat(cur);
+      }
+      if (st.isSymbolicLink()) {
+        throw new SandboxError('path-escape', `copyIn: cannot write ${forPath}: ${sandboxPathOf(mount, cur)} is a symbolic link in the sandbox; refusing to write through it`);
+      }
+      if (!st.isDirectory()) throw new SandboxError('backend', `copyIn: cannot write ${forPath}: ${sandboxPathOf(mount, cur)} is not a directory`);
+    }
+    return cur;
+  }
+
+  private async mkdirTracked(mount: Mount, rel: string[], hostPath: string): Promise<void> {
+    try {
+      await fs.mkdir(hostPath);
+      await fs.chmod(hostPath, 0o755);
+      if (rel.length === 1) this.noteHostTmp(mount, hostPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+
+  private noteHostTmp(mount: Mount, hostPath: string): void {
+    if (!this.bwrap && mount.sandbox === '/tmp' && mount.host === '/tmp') this.hostTmpCreated.add(hostPath);
+  }
+}
+
+/** Spawn in its own process group; kill the whole group on timeout, output limit, abort or exit. */
+function runProcess(
+  file: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  o: ExecOptions,
+  register: (kill: () => void) => void,
+): Promise<ExecResult> {
+  const maxOutput = o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  const killAfter = o.killAfterBytes ?? DEFAULT_KILL_AFTER;
+  const started = performance.now();
+  return new Promise<ExecResult>((resolve, reject) => {
+    const child = spawn(file, args, { cwd, env, detached: true, stdio: [o.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    let stopped: 'timeout' | 'limit' | 'cancelled' | 'callback' | undefined;
+    let callbackError: unknown;
+    let settled = false;
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const stop = (why: NonNullable<typeof stopped>) => {
+      stopped ??= why;
+      killGroup();
+    };
+    register(() => stop('cancelled'));
+    const out = new Collector(maxOutput);
+    const err = new Collector(maxOutput);
+    const onData = (c: Collector, cb: ((chunk: Uint8Array) => void) | undefined) => (chunk: Buffer) => {
+      c.push(chunk);
+      if (cb && !stopped) {
+        try {
+          cb(chunk);
+        } catch (e) {
+          callbackError = e;
+          stop('callback');
+        }
+      }
+      if (c.bytes > killAfter) stop('limit');
+    };
+    child.stdout!.on('data', onData(out, o.onStdout));
+    child.stderr!.on('data', onData(err, o.onStderr));
+    if (o.stdin !== undefined) {
+      child.stdin!.on('error', () => undefined); // EPIPE when the command does not read its input
+      child.stdin!.end(typeof o.stdin === 'string' ? Buffer.from(o.stdin, 'utf8') : o.stdin);
+    }
+    const timer = o.timeoutMs !== undefined && o.timeoutMs > 0 ? setTimeout(() => stop('timeout'), o.timeoutMs) : undefined;
+    const onAbort = () => stop('cancelled');
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    let graceTimer: NodeJS.Timeout | undefined;
+    const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      if (graceTimer) clearTimeout(graceTimer);
+      o.signal?.removeEventListener('abort', onAbort);
+      if (stopped === 'cancelled') return reject(new SandboxError('cancelled', 'exec was cancelled'));
+      if (stopped === 'callback') return reject(callbackError);
+      let exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : -1);
+      let stderrText = err.text();
+      if (spawnError) {
+        // Like a shell: 127 for a command that is not there.
+        exitCode = (spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? 127 : 126;
+        stderrText += `${file}: ${spawnError.message}\n`;
+      }
+      if (stopped === 'timeout' || stopped === 'limit') exitCode = 137;
+      resolve({
+        exitCode,
+        stdout: out.text(),
+        stderr: stderrText,
+        stdoutBytes: out.bytes,
+        stderrBytes: err.bytes,
+        truncated: out.truncated || err.truncated,
+        timedOut: stopped === 'timeout',
+        outputLimitExceeded: stopped === 'limit',
+        durationMs: Math.round(performance.now() - started),
+      });
+    };
+    child.on('error', (e) => {
+      if (child.pid === undefined) finish(null, null, e);
+    });
+    child.on('exit', (code, signal) => {
+      // What the command left running in its group goes with it, so the pipes close.
+      killGroup();
+      if (settled) return;
+      graceTimer = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish(code, signal);
+      }, CLOSE_GRACE_MS);
+    });
+    child.on('close', (code, signal) => finish(code, signal));
+  });
+}
+
+class Collector {
+  bytes = 0;
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  constructor(private readonly max: number) {}
+  push(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.kept < this.max) {
+      const part = chunk.length <= this.max - this.kept ? chunk : chunk.subarray(0, this.max - this.kept);
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
+  }
+  get truncated(): boolean {
+    return this.kept < this.bytes;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/** The host's system directories, read-only: /usr, /etc and the merged-/usr links or dirs. */
+function systemViewArgs(): string[] {
+  const args = ['--ro-bind', '/usr', '/usr'];
+  for (const name of ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']) {
+    const p = `/${name}`;
+    try {
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(p), p);
+      else if (st.isDirectory()) args.push('--ro-bind', p, p);
+    } catch {
+      // not on this system
+    }
+  }
+  args.push('--ro-bind', '/etc', '/etc');
+  return args;
+}
+
+/**
+ * Kill processes of an unisolated sandbox that left its process groups (setsid, daemons): they
+ * still carry the sandbox's token in their environment. Linux only; elsewhere a no-op.
+ */
+function killByEnvToken(token: string): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return;
+  }
+  const needle = `${TOKEN_VAR}=${token}\0`;
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+}
+
+/** Make every directory under p writable and searchable by us, so rm can empty read-only dirs. */
+async function makeWritable(p: string): Promise<void> {
+  const st = await lstatOrUndefined(p);
+  if (!st?.isDirectory()) return;
+  await fs.chmod(p, (st.mode & 0o7777) | 0o700).catch(() => undefined);
+  const names = await fs.readdir(p).catch(() => [] as string[]);
+  for (const name of names) await makeWritable(nodePath.join(p, name));
+}
+
+function translatePath(arg: string, from: string, to: string): string {
+  if (!arg.includes(from)) return arg;
+  // Only whole path prefixes: `/root/ws`, `/root/ws/x`, not `/root/wsx`.
+  const re = new RegExp(`${escapeRegExp(from)}(?![A-Za-z0-9_.-])`, 'g');
+  return arg.replace(re, to);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function normalizeWorkdir(workdir: string): string {
+  if (typeof workdir !== 'string' || !workdir.startsWith('/')) throw new SandboxError('path-escape', `workdir ${JSON.stringify(workdir)} is not an absolute path`);
+  const segs = workdir.split('/').filter((s) => s !== '' && s !== '.');
+  if (segs.includes('..')) throw new SandboxError('path-escape', `workdir ${workdir} contains '..'`);
+  if (segs.length === 0) throw new SandboxError('path-escape', 'workdir cannot be /');
+  const norm = '/' + segs.join('/');
+  if (norm === '/tmp') throw new SandboxError('path-escape', 'workdir cannot be /tmp itself (the sandbox has its own /tmp)');
+  return norm;
+}
+
+function isUnder(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+}
+
+function sandboxPathOf(mount: Mount, hostPath: string): string {
+  const rel = nodePath.relative(mount.host, hostPath).split(nodePath.sep).join('/');
+  return rel ? nodePath.posix.join(mount.sandbox, rel) : mount.sandbox;
+}
+
+async function lstatOrUndefined(p: string) {
+  try {
+    return await fs.lstat(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+function tooLarge(dir: string, max: number): SandboxError {
+  return new SandboxError('too-large', `copyOut: ${dir} holds more than ${max} bytes of files (the cap)`);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new SandboxError('cancelled', 'cancelled');
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40) || 'x';
+}
+
+function findExecutable(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/bin', '/usr/local/bin', '/bin'];
+  for (const d of dirs) {
+    const p = nodePath.join(d, name);
+    try {
+      accessSync(p, fsc.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
