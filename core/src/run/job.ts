@@ -1,0 +1,204 @@
+/**
+ * A run: several trials (tasks × attempts) on one backend, `concurrency` at a time, with one
+ * event stream and one run folder. Cancelling (the signal) stops starting trials, cancels the
+ * ones in flight (their sandboxes are disposed by the trials themselves) and still writes the
+ * summary of what finished.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import type { SandboxBackend, SandboxSpec } from '../sandbox/types';
+import type { Agent } from './agents';
+import { writeJsonAtomic, writeTrialFolder } from './runFolder';
+import { runTrial, type TrialEvent, type TrialResult } from './trial';
+import type { ResolvedTask } from './types';
+
+export interface JobOptions {
+  tasks: readonly ResolvedTask[];
+  agent: Agent;
+  backend: SandboxBackend;
+  image: string;
+  concurrency?: number;
+  /** Trials per task (default 1). */
+  attempts?: number;
+  /** Folder runs go under (a run folder `<runsDir>/<run id>` is made); undefined writes nothing. */
+  runsDir?: string;
+  runId?: string;
+  agentTimeoutMs?: number;
+  resources?: SandboxSpec['resources'];
+  signal?: AbortSignal;
+  onEvent?: (event: JobEvent) => void;
+  /** Recorded in config.json (CLI arguments, versions). */
+  meta?: Record<string, unknown>;
+}
+
+export type JobEvent =
+  | { type: 'run-start'; runId: string; runDir?: string; agent: string; backend: string; isolation: string; tasks: number; trials: number; concurrency: number }
+  | { type: 'trial-start'; runId: string; taskId: string; trialId: string; index: number }
+  | TrialEvent
+  | { type: 'trial-end'; runId: string; result: TrialResult; trialDir?: string }
+  | { type: 'run-end'; summary: JobSummary };
+
+export interface JobSummary {
+  runId: string;
+  runDir?: string;
+  agent: string;
+  backend: string;
+  isolation: string;
+  trials: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  cancelled: number;
+  /** Trials with at least one verifier error (crash, timeout, non-number). */
+  verifierErrors: number;
+  meanReward: number;
+  startedAt: string;
+  durationMs: number;
+  results: TrialResult[];
+}
+
+/** `20261122-041503-a1b2`: sortable, unique enough, safe in names. */
+export function newRunId(now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Trial ids unique in the run and safe as folder names. */
+function trialIds(tasks: readonly ResolvedTask[], attempts: number): { task: ResolvedTask; trialId: string }[] {
+  const used = new Map<string, number>();
+  const out: { task: ResolvedTask; trialId: string }[] = [];
+  for (const task of tasks) {
+    const base = task.id.replace(/[^A-Za-z0-9._-]/g, '_');
+    const n = (used.get(base) ?? 0) + 1;
+    used.set(base, n);
+    const name = n === 1 ? base : `${base}~${n}`;
+    for (let a = 1; a <= attempts; a++) out.push({ task, trialId: attempts === 1 ? name : `${name}-${a}` });
+  }
+  return out;
+}
+
+export function summarize(runId: string, runDir: string | undefined, options: Pick<JobOptions, 'agent' | 'backend'>, results: TrialResult[], started: number): JobSummary {
+  const count = (s: TrialResult['status']) => results.filter((r) => r.status === s).length;
+  const scored = results.filter((r) => r.status === 'passed' || r.status === 'failed');
+  return {
+    runId,
+    runDir,
+    agent: options.agent.name,
+    backend: options.backend.name,
+    isolation: options.backend.isolation,
+    trials: results.length,
+    passed: count('passed'),
+    failed: count('failed'),
+    errors: count('error'),
+    cancelled: count('cancelled'),
+    verifierErrors: results.filter((r) => r.verifierErrors > 0).length,
+    meanReward: scored.length ? scored.reduce((s, r) => s + r.reward, 0) / scored.length : 0,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    results,
+  };
+}
+
+/** Run every trial; never throws for a trial's failure (it is in the summary). */
+export async function runJob(options: JobOptions): Promise<JobSummary> {
+  const started = Date.now();
+  const runId = options.runId ?? newRunId();
+  const attempts = Math.max(1, options.attempts ?? 1);
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const runDir = options.runsDir ? nodePath.resolve(options.runsDir, runId) : undefined;
+  const plan = trialIds(options.tasks, attempts);
+  const emit = options.onEvent ?? (() => undefined);
+
+  if (runDir) {
+    fs.mkdirSync(nodePath.join(runDir, 'trials'), { recursive: true });
+    writeJsonAtomic(nodePath.join(runDir, 'config.json'), {
+      runId,
+      startedAt: new Date(started).toISOString(),
+      agent: options.agent.name,
+      backend: options.backend.describe(),
+      isolation: options.backend.isolation,
+      image: options.image,
+      concurrency,
+      attempts,
+      agentTimeoutMs: options.agentTimeoutMs,
+      resources: options.resources,
+      tasks: options.tasks.map((t) => ({ id: t.id, source: t.source })),
+      ...options.meta,
+    });
+  }
+  const events = runDir ? fs.openSync(nodePath.join(runDir, 'events.jsonl'), 'a') : undefined;
+  const send = (e: JobEvent) => {
+    if (events !== undefined) fs.writeSync(events, JSON.stringify(e) + '\n');
+    emit(e);
+  };
+
+  const results: TrialResult[] = new Array(plan.length);
+  send({ type: 'run-start', runId, runDir, agent: options.agent.name, backend: options.backend.name, isolation: options.backend.isolation, tasks: options.tasks.length, trials: plan.length, concurrency });
+
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const index = next++;
+      if (index >= plan.length) return;
+      const { task, trialId } = plan[index];
+      if (options.signal?.aborted) {
+        results[index] = cancelledResult(task, trialId, options.agent.name);
+        continue;
+      }
+      send({ type: 'trial-start', runId, taskId: task.id, trialId, index });
+      const record = await runTrial({
+        task,
+        backend: options.backend,
+        agent: options.agent,
+        runId,
+        trialId,
+        image: options.image,
+        agentTimeoutMs: options.agentTimeoutMs,
+        resources: options.resources,
+        signal: options.signal,
+        onEvent: send,
+      });
+      results[index] = record.result;
+      let trialDir: string | undefined;
+      if (runDir) {
+        try {
+          trialDir = writeTrialFolder(nodePath.join(runDir, 'trials', trialId), task, record, { runId });
+        } catch (e) {
+          record.result.error ??= { phase: 'dispose', message: `could not write the trial folder: ${(e as Error).message}` };
+        }
+      }
+      send({ type: 'trial-end', runId, result: record.result, trialDir });
+      if (runDir) writeJsonAtomic(nodePath.join(runDir, 'result.json'), { ...summarize(runId, runDir, options, results.filter(Boolean), started), complete: false });
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, worker));
+  } finally {
+    const summary = summarize(runId, runDir, options, results.filter(Boolean), started);
+    if (runDir) writeJsonAtomic(nodePath.join(runDir, 'result.json'), { ...summary, complete: !options.signal?.aborted });
+    send({ type: 'run-end', summary });
+    if (events !== undefined) fs.closeSync(events);
+  }
+  return summarize(runId, runDir, options, results, started);
+}
+
+function cancelledResult(task: ResolvedTask, trialId: string, agent: string): TrialResult {
+  return {
+    taskId: task.id,
+    trialId,
+    source: task.source,
+    agent,
+    status: 'cancelled',
+    reward: 0,
+    solved: false,
+    error: { phase: 'sandbox', message: 'cancelled before it started' },
+    checks: [],
+    verifierErrors: 0,
+    changes: [],
+    wantedNetwork: false,
+    startedAt: new Date().toISOString(),
+    timing: { createMs: 0, setupMs: 0, agentMs: 0, verifyMs: 0, disposeMs: 0, totalMs: 0 },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The run folder: everything a run produced, on disk, written as it goes so a crash loses at
+ * most the trial in flight.
+ *
+ * ```
+ * <runs>/<run id>/
+ *   config.json              what was run: agent, backend, image, tasks, limits, versions
+ *   events.jsonl             the JSON-lines event stream, as the CLI printed it
+ *   result.json              the summary (rewritten after every trial; final at the end)
+ *   trials/<trial id>/
+ *     config.json            the resolved task (files listed, not inlined) and the trial's settings
+ *     result.json            the TrialResult
+ *     verifier/report.json   per-check results (score, message, duration, errors)
+ *     verifier/ctrf.json     the same as a CTRF report
+ *     workspace.diff         unified diff of what the agent changed (text files)
+ *     transcript.json        the agent's transcript (the ClawGym payload's `transcript`)
+ *     logs/setup.log, logs/agent.log, logs/verifier.log
+ * ```
+ */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { toCtrf } from '../verifier';
+import type { TrialRecord } from './trial';
+import type { ResolvedTask } from './types';
+
+function writeJson(path: string, value: unknown): void {
+  fs.mkdirSync(nodePath.dirname(path), { recursive: true });
+  // Write then rename: a crash never leaves a half-written result.json.
+  const tmp = `${path}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  fs.renameSync(tmp, path);
+}
+
+function writeText(path: string, text: string): void {
+  fs.mkdirSync(nodePath.dirname(path), { recursive: true });
+  fs.writeFileSync(path, text);
+}
+
+/** A task as a run config records it: file contents listed by size and mode, not inlined. */
+export function describeTask(task: ResolvedTask): unknown {
+  return {
+    ...task,
+    files: task.files.map((f) => ({ path: f.path, type: f.type ?? 'file', size: f.content.length, mode: f.mode?.toString(8) })),
+    solution: task.solution ? { origin: task.solution.origin, bytes: Buffer.byteLength(task.solution.script) } : undefined,
+  };
+}
+
+/** Write one trial's folder; returns its path. */
+export function writeTrialFolder(trialDir: string, task: ResolvedTask, record: TrialRecord, meta: Record<string, unknown>): string {
+  const r = record.result;
+  writeJson(nodePath.join(trialDir, 'config.json'), { ...meta, trialId: r.trialId, agent: r.agent, task: describeTask(task) });
+  if (record.verifierResult) {
+    const { snapshot, ...report } = record.verifierResult;
+    writeJson(nodePath.join(trialDir, 'verifier', 'report.json'), {
+      ...report,
+      snapshot: snapshot ? { entries: snapshot.entries.length, totalBytes: snapshot.totalBytes, omitted: snapshot.omitted } : undefined,
+    });
+    const start = Date.parse(r.startedAt) + r.timing.createMs + r.timing.setupMs + r.timing.agentMs;
+    writeJson(nodePath.join(trialDir, 'verifier', 'ctrf.json'), toCtrf(task, record.verifierResult, { start, stop: start + r.timing.verifyMs, toolName: 'clawgym' }));
+  }
+  writeText(nodePath.join(trialDir, 'workspace.diff'), record.unifiedDiff);
+  writeJson(nodePath.join(trialDir, 'transcript.json'), record.transcript);
+  writeText(nodePath.join(trialDir, 'logs', 'setup.log'), record.logs.setup);
+  writeText(nodePath.join(trialDir, 'logs', 'agent.log'), record.logs.agent);
+  writeText(nodePath.join(trialDir, 'logs', 'verifier.log'), record.logs.verifier);
+  // Last: a trial folder with result.json is complete.
+  writeJson(nodePath.join(trialDir, 'result.json'), r);
+  return trialDir;
+}
+
+export { writeJson as writeJsonAtomic };
