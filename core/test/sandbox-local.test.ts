@@ -384,7 +384,12 @@ describe('local backend, unisolated only', () => {
       assert.equal(r.stdout, `hellohello ${WORKDIR}x\n`, r.stderr);
       assert.equal((await s.exec(['cat', `${WORKDIR}/in.txt`])).stdout, 'hello');
       assert.equal((await s.exec('echo "$CLAWGYM_WORKSPACE"')).stdout.trim().startsWith(os.tmpdir()), true);
-      await rejectsWithKind(s.exec('pwd', { cwd: '/etc' }), 'path-escape');
+      // The host's /tmp is not the sandbox's to re-mode.
+      const tmpMode = fs.statSync('/tmp').mode;
+      await s.copyIn([{ path: '/tmp', content: new Uint8Array(0), type: 'directory', mode: 0o700 }]);
+      assert.equal(fs.statSync('/tmp').mode, tmpMode);
+      assert.equal((await s.exec('pwd', { cwd: '/' })).stdout, '/\n', 'outside the workspace and /tmp, cwd is the host directory');
+      await rejectsWithKind(s.exec('pwd', { cwd: '/no/such/dir' }), 'backend', /does not exist/);
       // A daemon that leaves the process group (and holds the output pipe) does not hang the exec
       // and is found by dispose through its environment.
       const a = marker();

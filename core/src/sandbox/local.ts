@@ -205,7 +205,9 @@ class LocalSandbox implements Sandbox {
       args = [...this.bwrapArgs(), '--chdir', cwd, '--', ...argv];
       hostCwd = this.root;
     } else {
-      hostCwd = this.mapExisting(cwd, 'cwd');
+      // A cwd outside the sandbox's places is the host's own directory (as bubblewrap shows the
+      // host's /usr and /etc): nothing is isolated here anyway, and starting in `/` must work.
+      hostCwd = this.mapOrHost(cwd);
       const st = await fs.stat(hostCwd).catch(() => undefined);
       if (!st?.isDirectory()) throw new SandboxError('backend', `exec: the working directory ${cwd} does not exist in the sandbox`);
       // Commands refer to the workspace by its sandbox path; here it lives elsewhere.
@@ -222,7 +224,8 @@ class LocalSandbox implements Sandbox {
       const isDir = f.type === 'directory';
       if (rel.length === 0) {
         if (!isDir) throw new SandboxError('path-escape', `copyIn: ${f.path} is the root of ${mount.sandbox}, not a file path`);
-        if (f.mode !== undefined) await fs.chmod(mount.host, f.mode & 0o777);
+        // The workspace root may take a mode; /tmp (the host's, without bubblewrap) is left alone.
+        if (f.mode !== undefined && mount.host === this.ws) await fs.chmod(mount.host, f.mode & 0o777);
         continue;
       }
       const parent = await this.ensureDirs(mount, rel.slice(0, -1), f.path);
@@ -370,9 +373,9 @@ class LocalSandbox implements Sandbox {
     );
   }
 
-  private mapExisting(p: string, what: string): string {
-    const { mount, rel } = this.map(p, what);
-    return nodePath.join(mount.host, ...rel);
+  private mapOrHost(p: string): string {
+    const mount = this.mounts.find((m) => isUnder(p, m.sandbox));
+    return mount ? nodePath.join(mount.host, p.slice(mount.sandbox.length)) : p;
   }
 
   /** Create missing parent directories one by one, refusing any component that is a symlink. */
