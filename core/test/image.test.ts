@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { buildImage, DEBOOTSTRAP_RECIPE, ImageBuildError, SANDBOX_DOCKERFILE, splitTag, verifyImage } from '../src/sandbox/image';
+import { disposeAll, liveSandboxes } from '../src/sandbox/registry';
 import { assertDocker, dockerRequired, needsDocker, TEST_IMAGE } from './docker';
 import { repoRoot } from './util';
 
@@ -212,6 +213,21 @@ describe('clawgym image build on the real engine', () => {
       assert.deepEqual([...rootfsDirs()].filter((d) => !tmpBefore.has(d)), []);
       assert.doesNotMatch(fs.readFileSync('/proc/self/mountinfo', 'utf8'), /clawgym-rootfs-/);
       assert.equal(await imageId(tag), undefined);
+
+      // Ctrl-C in the CLI: the registry's disposeAll() stops a build like it removes sandboxes.
+      const tag2 = throwaway();
+      made.add(tag2);
+      let started!: () => void;
+      const retrieving = new Promise<void>((r) => (started = r));
+      const p2 = buildImage(docker, { tag: tag2, method: 'debootstrap', cacheDir, onLog: (l) => /^I: Retrieving/.test(l) && started() });
+      const settled = rejectsWithKind(p2, 'cancelled');
+      await retrieving;
+      assert.ok(liveSandboxes().some((s) => s.name === `image build of ${tag2}`));
+      assert.deepEqual(await disposeAll(30_000), []);
+      await settled;
+      assert.deepEqual(liveSandboxes().filter((s) => s.name.startsWith('image build')), []);
+      assert.deepEqual(fs.readdirSync(cacheDir), []);
+      assert.deepEqual([...rootfsDirs()].filter((d) => !tmpBefore.has(d)), []);
     } finally {
       fs.rmSync(cacheDir, { recursive: true, force: true });
     }

@@ -21,6 +21,7 @@ import * as nodePath from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
+import { registerSandbox, unregisterSandbox } from './registry';
 
 export type ImageBuildMethod = 'dockerfile' | 'debootstrap';
 
@@ -125,6 +126,30 @@ export function defaultImageCacheDir(): string {
 
 /** Build the sandbox image (see the module comment); resolves once it exists and passed its check. */
 export async function buildImage(docker: Docker, options: BuildImageOptions): Promise<BuildImageResult> {
+  throwIfAborted(options.signal);
+  // Registered like a sandbox, so the process-wide SIGINT/SIGTERM handling (registry.ts) stops a
+  // build cleanly too: debootstrap runs in its own process group, out of reach of a terminal's Ctrl-C.
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const work = build(docker, { ...options, signal: controller.signal });
+  const handle = {
+    name: `image build of ${options.tag}`,
+    dispose: async () => {
+      controller.abort();
+      await work.catch(() => undefined);
+    },
+  };
+  registerSandbox(handle);
+  try {
+    return await work;
+  } finally {
+    unregisterSandbox(handle);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function build(docker: Docker, options: BuildImageOptions): Promise<BuildImageResult> {
   const started = performance.now();
   const log = options.onLog ?? (() => undefined);
   const { tag, signal } = options;
