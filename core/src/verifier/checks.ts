@@ -3,7 +3,8 @@
  * a union of strict objects, which TypeScript sees as a loose record, so the fields are narrowed
  * here once instead of at every use.
  */
-import { CHECK_KIND_NAMES, DURATION_RE, type CheckKind } from '../model/schema';
+import { CHECK_KIND_NAMES, type CheckKind } from '../model/schema';
+import { parseDuration } from '../run/load';
 import type { CheckModel } from '../run/types';
 
 export const HOST_KINDS = ['file_exists', 'file_absent', 'file_matches', 'file_equals', 'json', 'csv'] as const;
@@ -30,15 +31,15 @@ export function checkId(check: CheckModel): string {
   return typeof id === 'string' ? id : '(no id)';
 }
 
-/** `30s`, `15m`, `1h`, `250ms` or a number of seconds, in milliseconds; undefined when malformed. */
+/** `30s`, `15m`, `1h`, `250ms` or a number of seconds, in milliseconds; undefined when absent or malformed. */
 export function durationMs(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
-  if (typeof value !== 'string') return undefined;
-  const m = DURATION_RE.exec(value.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return n * unit;
+  if (typeof value !== 'number' && typeof value !== 'string') return undefined;
+  try {
+    const ms = parseDuration(value);
+    return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The per-check time limit: the check's own `timeout`, else the verifier's. */

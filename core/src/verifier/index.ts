@@ -123,6 +123,7 @@ export async function runVerifier(task: ResolvedTask, sandbox: Sandbox, ctx: Ver
   // -- 2 + 3. the sandbox exec and the host checks overlap (host checks only read the snapshot)
   const plan: SandboxPlan = {
     root: task.root,
+    workdir: sandbox.spec.workdir,
     env: task.env,
     verifierTimeoutMs: v.timeoutMs,
     payload: { task_id: task.id, user_query: task.intent, metadata: task.metadata, final_message: ctx.finalMessage, transcript: ctx.transcript },

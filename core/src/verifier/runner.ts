@@ -48,6 +48,8 @@ export interface RewardPlan {
 }
 export interface SandboxPlan {
   root: string;
+  /** The sandbox's workdir (the local backend maps it to a host folder, named in CLAWGYM_WORKSPACE). */
+  workdir: string;
   env: Record<string, string>;
   verifierTimeoutMs: number;
   payload: unknown;
@@ -99,10 +101,10 @@ export async function readRewardFolder(hostDir: string, maxBytes = MAX_REWARD_FO
   return { mode: top.mode & 0o7777, entries };
 }
 
-/** The program written to `python3 -I -`: the runner and its bundle, and where it will work. */
-export function buildProgram(plan: SandboxPlan): { program: string; marker: string; dir: string } {
+/** The program written to `python3 -I -S -`: the runner, then `main(<spec>)`, and where it will work. */
+export function buildProgram(plan: SandboxPlan): { program: string; marker: string; dirName: string } {
   const marker = `@@clawgym-verifier-${randomBytes(12).toString('hex')}@@`;
-  const dir = `/tmp/clawgym-verifier-${randomBytes(16).toString('hex')}`;
+  const dirName = `clawgym-verifier-${randomBytes(16).toString('hex')}`;
   const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
   const files = [{ path: 'payload.json', data: b64(JSON.stringify(plan.payload)) }];
   const python = plan.python.map((p, i) => {
@@ -111,24 +113,45 @@ export function buildProgram(plan: SandboxPlan): { program: string; marker: stri
   });
   const spec = {
     marker,
-    dir,
+    dir_name: dirName,
     root: plan.root,
+    workdir: plan.workdir,
     env: plan.env,
     timeout_ms: plan.verifierTimeoutMs,
     files,
     commands: plan.commands.map((c) => ({ id: c.id, command: c.command, timeout_ms: c.timeoutMs, head: c.stdoutMatches ? MATCH_HEAD_BYTES : 0 })),
     python,
-    reward: plan.reward && {
+    reward: plan.reward ? {
       id: plan.reward.id,
       script: plan.reward.script,
       timeout_ms: plan.reward.timeoutMs,
       mode: plan.reward.folder.mode,
-      entries: plan.reward.folder.entries.map((e) => ({ path: e.path, type: e.type, mode: e.mode, data: e.data ? b64(e.data) : undefined })),
-    },
+      entries: plan.reward.folder.entries.map((e) => ({ path: e.path, type: e.type, mode: e.mode, data: e.data ? b64(e.data) : null })),
+    } : null,
   };
-  // base64 of JSON is a valid Python string literal through JSON.stringify
-  const program = `${RUNNER_SOURCE}\nmain(${JSON.stringify(b64(JSON.stringify(spec)))})\n`;
-  return { program, marker, dir };
+  const program = `${RUNNER_SOURCE}\nmain(${pythonLiteral(spec)})\n`;
+  return { program, marker, dirName };
+}
+
+/**
+ * A JSON-like value as a Python literal (so the runner needs no `json` import to read its spec).
+ * JSON string escapes are all valid in Python string literals; only the three constants differ.
+ */
+export function pythonLiteral(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`cannot pass ${v} to the runner`);
+    return String(v);
+  }
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(pythonLiteral).join(', ')}]`;
+  if (typeof v === 'object') {
+    const items = Object.entries(v as Record<string, unknown>).map(([k, x]) => `${JSON.stringify(k)}: ${pythonLiteral(x)}`);
+    return `{${items.join(', ')}}`;
+  }
+  throw new Error(`cannot pass a ${typeof v} to the runner`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,8 +170,8 @@ export interface RunnerCheckReport {
   stdout_head?: string;
   duration_ms: number;
   message?: string;
-  /** python checks: what the child wrote (null when it wrote nothing). */
-  result?: PythonChildResult | null;
+  /** python checks: what the child wrote, as JSON text (null when it wrote nothing). */
+  result_json?: string | null;
 }
 
 export type PythonValue =
@@ -198,6 +221,8 @@ export interface SandboxRun {
   exec?: ExecResult;
 }
 
+const NO_PYTHON = 'python3 is not installed in the sandbox image: the in-sandbox checks need python3 3.9 or newer';
+
 /** Run the plan in one exec. Rejects only when cancelled. */
 export async function runInSandbox(sandbox: Sandbox, plan: SandboxPlan, opts: { signal?: AbortSignal; onLog?: (line: string) => void }): Promise<SandboxRun> {
   const { program, marker } = buildProgram(plan);
@@ -217,7 +242,7 @@ export async function runInSandbox(sandbox: Sandbox, plan: SandboxPlan, opts: { 
   let exec: ExecResult;
   try {
     exec = await sandbox.exec(
-      ['sh', '-c', 'command -v python3 >/dev/null 2>&1 || { echo "clawgym: python3 is not installed in the sandbox image" >&2; exit 127; }; exec python3 -I -'],
+      ['python3', '-I', '-S', '-'],
       {
         // `/`, not the workspace: the agent may have deleted the root, and the exec must still start
         cwd: '/',
@@ -233,15 +258,17 @@ export async function runInSandbox(sandbox: Sandbox, plan: SandboxPlan, opts: { 
     if (e instanceof SandboxError && e.kind === 'cancelled') throw e;
     if (opts.signal?.aborted) throw new SandboxError('cancelled', 'the verifier was cancelled', { cause: e });
     const msg = e instanceof Error ? e.message : String(e);
-    return { report: { checks: new Map() }, missingReason: { kind: 'unavailable', message: `the sandbox could not run the verifier: ${msg}` } };
+    const missing = /python3/.test(msg) && /not found|no such file|ENOENT/i.test(msg);
+    return { report: { checks: new Map() }, missingReason: { kind: 'unavailable', message: missing ? `${NO_PYTHON}: ${msg}` : `the sandbox could not run the verifier: ${msg}` } };
   }
   if (pending && opts.onLog) opts.onLog(pending);
   const report = parseRunnerOutput(exec.stdout, marker);
   let missingReason: VerifierError;
   if (report.done?.fatal) missingReason = report.done.fatal;
   else if (exec.timedOut) missingReason = { kind: 'timeout', message: `the verifier did not finish within ${seconds(execTimeout)} (its limit is ${seconds(plan.verifierTimeoutMs)})` };
-  else if (exec.exitCode === 127 && /python3 is not installed/.test(exec.stderr)) {
-    missingReason = { kind: 'unavailable', message: 'python3 is not installed in the sandbox image: the in-sandbox checks need python3 3.9 or newer' };
+  else if (!report.done && (exec.exitCode === 127 || exec.exitCode === 126)) {
+    // the command itself could not start (coreutils `timeout` and shells say 127/126)
+    missingReason = { kind: 'unavailable', message: `${NO_PYTHON}${lastLines(exec.stderr, 1) ? ` (${lastLines(exec.stderr, 1)})` : ''}` };
   } else if (exec.outputLimitExceeded) missingReason = { kind: 'internal', message: "the verifier's runner printed more than the exec's output limit" };
   else if (!report.done) missingReason = { kind: 'internal', message: `the verifier's runner ended without a result (exit code ${exec.exitCode})${lastLines(exec.stderr, 1) ? `: ${lastLines(exec.stderr, 1)}` : ''}` };
   else missingReason = { kind: 'internal', message: 'the runner reported no result for this check' };
@@ -310,7 +337,8 @@ export function commandVerdict(plan: CommandPlan, r: RunnerCheckReport): Sandbox
   }
   if (plan.stdoutMatches) {
     const out = r.stdout_head ?? '';
-    if (!plan.stdoutMatches.test(out)) {
+    // `$` should match before the newline every command prints last (as in Python and grep)
+    if (!plan.stdoutMatches.test(out) && !plan.stdoutMatches.test(out.replace(/\r?\n$/, ''))) {
       const cut = (r.stdout_bytes ?? 0) > MATCH_HEAD_BYTES ? ` (first ${MATCH_HEAD_BYTES} bytes searched)` : '';
       return { ...base, score: 0, message: `stdout does not match ${plan.stdoutMatches}${cut}` };
     }
@@ -348,7 +376,12 @@ function asScore(v: PythonValue, what: string): { score: number } | { error: Ver
 export function pythonVerdict(plan: PythonPlan, r: RunnerCheckReport): SandboxVerdict {
   const e = statusError(r, 'grade()', plan.timeoutMs);
   if (e) return e;
-  const res = r.result;
+  let res: PythonChildResult | undefined;
+  try {
+    res = r.result_json ? (JSON.parse(r.result_json) as PythonChildResult) : undefined;
+  } catch {
+    return err('internal', `the python check's result is not readable: ${r.result_json!.slice(0, 80)}`, r);
+  }
   if (!res) {
     const why = lastLines(r.stderr, 1);
     return err('crash', `the check exited before grade() returned (exit code ${r.exit_code})${why ? `: ${why}` : ''}`, r);

@@ -3,10 +3,12 @@
  * that runs `command` checks, `python` checks and the ClawGym reward script after the agent ended.
  *
  * How it gets there, and why (verifier integrity: nothing the verifier uses may be pre-planted):
- * the host runs `python3 -I -` in the sandbox and writes this program to its stdin, with the whole
- * bundle (payload, python-check sources, the reward folder) appended as one base64 literal. So no
- * verifier file exists in the sandbox before the runner itself creates it:
- *   - the runner makes its directory `/tmp/clawgym-verifier-<128-bit random hex>` with a plain
+ * the host runs `python3 -I -S -` in the sandbox and writes this program to its stdin, followed by
+ * `main(<spec>)` where the spec is a Python literal holding the whole bundle (payload, python-check
+ * sources, the reward folder). So no verifier file exists in the sandbox before the runner itself
+ * creates it:
+ *   - the runner makes its directory `$TMPDIR/clawgym-verifier-<128-bit random hex>` (TMPDIR
+ *     defaults to /tmp) with a plain
  *     `os.mkdir` (never `-p`): if it already exists, something in the sandbox created it, and every
  *     in-sandbox check fails as `tampered` (the name is unguessable, so this only catches a process
  *     that watched for it);
@@ -15,31 +17,115 @@
  *     before using it, because a command check runs the agent's code, which could rewrite it;
  *   - `<root>/reward` (whatever the agent put there: files, a symlink) is removed and re-created
  *     from the bundle right before the reward script runs, then compared file by file;
- *   - `-I` keeps PYTHON* variables, the user site and the current folder off the runner's
- *     `sys.path`; python checks run with `-I` too, so a `json.py` in the workspace cannot shadow
- *     the standard library.
+ *   - `-I` keeps PYTHON* variables, the user site and the current folder off `sys.path`; python
+ *     checks run with `-I` too, so a `json.py` in the workspace cannot shadow the standard library.
  * Copying a staged bundle in with `copyIn` and moving it would leave the files on disk between the
  * copy and the exec; stdin leaves no such window and saves a round trip to the engine.
  *
  * What it cannot stop: the agent runs as root in the same sandbox, so it can replace python3,
- * bash or the standard library itself; the graders must run in the sandbox (clawgym-task-dir.md),
- * so that is the contract's limit, not this runner's.
+ * bash or the standard library itself, or leave a process running that races the verifier; the
+ * graders must run in the sandbox (clawgym-task-dir.md), so that is the contract's limit.
+ *
+ * Speed: the runner is on every verification's critical path, so it imports only os, sys, time,
+ * select and binascii (`subprocess` alone pulls in locale, re and enum: ~25 ms here), spawns with
+ * fork/exec and reads output with poll, and writes its JSON by hand. `-S` skips site-packages for
+ * the runner only; python checks get the normal path (PyYAML).
  *
  * Output: progress lines on stderr; on stdout, after each check, one line `<marker> <json>`, and a
  * final `<marker> {"done": ...}`, so results of finished checks survive an exec timeout.
  *
  * Keep the syntax parseable by old Python 3 so a too-old interpreter gets a clear message.
  */
-export const RUNNER_SOURCE = String.raw`
-import base64, json, os, shutil, signal, subprocess, sys, threading, time, traceback
 
+/** A minimal JSON encoder (shared by the runner and the python-check child): no `json` import. */
+const ENCODER = String.raw`
+_JESC = dict((i, u"\\u%04x" % i) for i in range(32))
+_JESC.update({34: u'\\"', 92: u"\\\\", 10: u"\\n", 13: u"\\r", 9: u"\\t"})
+
+
+def jenc(v):
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v) if v == v and v not in (float("inf"), float("-inf")) else "null"
+    if isinstance(v, str):
+        return '"' + v.translate(_JESC) + '"'
+    if isinstance(v, dict):
+        return "{" + ",".join(jenc(str(k)) + ":" + jenc(x) for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(jenc(x) for x in v) + "]"
+    return jenc(repr(v))
+`;
+
+/**
+ * The python-check child: import the check's source by path, call `grade(ws)`, write what came
+ * back (tagged, so the host can classify it) to the result file. Runs with cwd = the workspace.
+ */
+const CHILD = String.raw`
+import importlib.util, math, numbers, sys
+${ENCODER}
+src, ws, out = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def other(v):
+    try:
+        r = repr(v)
+    except Exception:
+        r = "<unprintable>"
+    return {"t": "other", "type": type(v).__name__, "repr": r[:200]}
+
+
+def tag(v, top):
+    if isinstance(v, bool):
+        return {"t": "bool", "v": v}
+    if isinstance(v, numbers.Real):
+        try:
+            f = float(v)
+        except Exception:
+            return other(v)
+        if math.isfinite(f):
+            return {"t": "num", "v": f}
+        return {"t": "nonfinite", "v": repr(f)}
+    if top and isinstance(v, dict):
+        return {"t": "dict", "v": [[str(k), tag(x, False)] for k, x in v.items()]}
+    return other(v)
+
+
+try:
+    spec = importlib.util.spec_from_file_location("clawgym_check", src)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["clawgym_check"] = mod
+    spec.loader.exec_module(mod)
+    grade = getattr(mod, "grade", None)
+    if not callable(grade):
+        res = {"kind": "no-grade"}
+    else:
+        res = {"kind": "value", "value": tag(grade(ws), True)}
+except BaseException:
+    import traceback
+    res = {"kind": "exception", "traceback": traceback.format_exc()[-4000:]}
+with open(out, "w") as f:
+    f.write(jenc(res))
+`;
+
+export const RUNNER_SOURCE = String.raw`
+import binascii, os, select, sys, time
+${ENCODER}
 KEEP_TAIL = 65536        # bytes of each stream kept (the reward line is parsed from this)
 KILL_BYTES = 64 << 20    # a check printing more than this is killed
+LINGER = 2.0             # seconds to wait for output held open by a check's escaped children
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 MARKER = None
 
 
 def emit(obj):
-    sys.stdout.write(MARKER + " " + json.dumps(obj) + "\n")
+    sys.stdout.buffer.write((MARKER + " " + jenc(obj) + "\n").encode("utf-8", "replace"))
     sys.stdout.flush()
 
 
@@ -52,158 +138,165 @@ class Tampered(Exception):
     pass
 
 
-class Capture(object):
-    def __init__(self, stream, head_cap, on_over):
-        self.stream = stream
-        self.head_cap = head_cap
-        self.on_over = on_over
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-        self.over = False
-
-    def run(self):
-        fd = self.stream.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            self.total += len(chunk)
-            if len(self.head) < self.head_cap:
-                self.head += chunk[: self.head_cap - len(self.head)]
-            self.tail += chunk
-            if len(self.tail) > KEEP_TAIL:
-                del self.tail[: len(self.tail) - KEEP_TAIL]
-            if self.total > KILL_BYTES and not self.over:
-                self.over = True
-                self.on_over()
-
-
 def text(b):
     return bytes(b).decode("utf-8", "replace")
+
+
+def kill_group(pid):
+    try:
+        os.killpg(pid, 9)
+    except OSError:
+        pass
+
+
+def spawn(argv, cwd, env):
+    """fork/exec in a new session (so the whole group can be killed); stdin is /dev/null."""
+    r_out, w_out = os.pipe()
+    r_err, w_err = os.pipe()
+    r_x, w_x = os.pipe()  # exec failures come back here; close-on-exec closes it on success
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            os.dup2(w_out, 1)
+            os.dup2(w_err, 2)
+            nul = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(nul, 0)
+            os.chdir(cwd)
+            os.execvpe(argv[0], argv, env)
+        except BaseException as e:
+            try:
+                os.write(w_x, ("%s: %s" % (type(e).__name__, e)).encode("utf-8", "replace"))
+            finally:
+                os._exit(127)
+    for fd in (w_out, w_err, w_x):
+        os.close(fd)
+    failure = b""
+    while True:
+        chunk = os.read(r_x, 4096)
+        if not chunk:
+            break
+        failure += chunk
+    os.close(r_x)
+    if failure:
+        os.waitpid(pid, 0)
+        os.close(r_out)
+        os.close(r_err)
+        return None, failure.decode("utf-8", "replace")
+    return (pid, r_out, r_err), None
 
 
 def run_process(argv, cwd, env, limit, head_cap=0):
     t0 = time.monotonic()
     res = {"status": "ok", "exit_code": None, "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0}
-    try:
-        p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, start_new_session=True)
-    except OSError as e:
+    spawned, failure = spawn(argv, cwd, env)
+    if spawned is None:
         res["status"] = "crash"
-        res["message"] = "could not start %s: %s" % (argv[0], e)
+        res["message"] = "could not start %s: %s" % (argv[0], failure)
         res["duration_ms"] = (time.monotonic() - t0) * 1000
         return res
-
-    def kill():
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-    out = Capture(p.stdout, head_cap, kill)
-    err = Capture(p.stderr, 0, kill)
-    threads = [threading.Thread(target=c.run, daemon=True) for c in (out, err)]
-    for t in threads:
-        t.start()
-    try:
-        code = p.wait(timeout=max(0.001, limit))
-    except subprocess.TimeoutExpired:
-        res["status"] = "timeout"
-        kill()
-        code = p.wait()
+    pid, r_out, r_err = spawned
+    streams = {r_out: [bytearray(), bytearray(), 0, head_cap], r_err: [bytearray(), bytearray(), 0, 0]}  # head, tail, total, head cap
+    poller = select.poll()
+    for fd in streams:
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    open_fds = set(streams)
+    deadline = t0 + max(0.001, limit)
+    code = None
+    exited_at = None
+    while open_fds:
+        now = time.monotonic()
+        if code is None:
+            wpid, status = os.waitpid(pid, os.WNOHANG)
+            if wpid:
+                code = os.waitstatus_to_exitcode(status)
+                exited_at = now
+                kill_group(pid)  # leftovers of the check go too, and release the pipes
+            elif now >= deadline:
+                res["status"] = "timeout"
+                kill_group(pid)
+        elif now - exited_at > LINGER:
+            break  # something that left the group still holds the output open: stop reading
+        wait_ms = 50 if code is not None else max(1, min(50, int((deadline - now) * 1000) + 1))
+        for fd, _ev in poller.poll(wait_ms):
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                poller.unregister(fd)
+                open_fds.discard(fd)
+                continue
+            s = streams[fd]
+            s[2] += len(chunk)
+            if len(s[0]) < s[3]:
+                s[0] += chunk[: s[3] - len(s[0])]
+            s[1] += chunk
+            if len(s[1]) > KEEP_TAIL:
+                del s[1][: len(s[1]) - KEEP_TAIL]
+            if s[2] > KILL_BYTES and res["status"] == "ok":
+                res["status"] = "too-large"
+                kill_group(pid)
+    if code is None:
+        _pid, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        kill_group(pid)
+    for fd in streams:
+        os.close(fd)
     res["duration_ms"] = (time.monotonic() - t0) * 1000
-    # whatever the check left running in its process group goes too (and releases the pipes)
-    kill()
-    for t in threads:
-        t.join(2.0)
-    if out.over or err.over:
-        res["status"] = "too-large"
     res["exit_code"] = code
-    res["stdout"] = text(out.tail)
-    res["stderr"] = text(err.tail)
-    res["stdout_bytes"] = out.total
-    res["stderr_bytes"] = err.total
+    out, err = streams[r_out], streams[r_err]
+    res["stdout"] = text(out[1])
+    res["stderr"] = text(err[1])
+    res["stdout_bytes"] = out[2]
+    res["stderr_bytes"] = err[2]
     if head_cap:
-        res["stdout_head"] = text(out.head)
+        res["stdout_head"] = text(out[0])
     return res
 
 
 def write_new(path, data, mode):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600)
     try:
         view = memoryview(data)
         while view:
-            n = os.write(fd, view)
-            view = view[n:]
+            view = view[os.write(fd, view):]
     finally:
         os.close(fd)
     os.chmod(path, mode)
 
 
-def same_file(path, data):
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return False
+def read_file(path, limit=None):
+    fd = os.open(path, os.O_RDONLY | NOFOLLOW)
     try:
         got = bytearray()
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
-                break
+                return bytes(got)
             got += chunk
-            if len(got) > len(data):
-                return False
-        return bytes(got) == data
+            if limit is not None and len(got) > limit:
+                return None
     finally:
         os.close(fd)
 
 
-CHILD = r'''
-import importlib.util, json, math, numbers, sys, traceback
-src, ws, out = sys.argv[1], sys.argv[2], sys.argv[3]
-
-def other(v):
+def same_file(path, data):
     try:
-        r = repr(v)
-    except Exception:
-        r = "<unprintable>"
-    return {"t": "other", "type": type(v).__name__, "repr": r[:200]}
+        return read_file(path, len(data)) == data
+    except OSError:
+        return False
 
-def enc(v, top):
-    if isinstance(v, bool):
-        return {"t": "bool", "v": v}
-    if isinstance(v, numbers.Real):
-        try:
-            f = float(v)
-        except Exception:
-            return other(v)
-        if math.isfinite(f):
-            return {"t": "num", "v": f}
-        return {"t": "nonfinite", "v": repr(f)}
-    if top and isinstance(v, dict):
-        return {"t": "dict", "v": [[str(k), enc(x, False)] for k, x in v.items()]}
-    return other(v)
 
-try:
-    spec = importlib.util.spec_from_file_location("clawgym_check", src)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["clawgym_check"] = mod
-    spec.loader.exec_module(mod)
-    grade = getattr(mod, "grade", None)
-    if not callable(grade):
-        res = {"kind": "no-grade"}
-    else:
-        res = {"kind": "value", "value": enc(grade(ws), True)}
-except BaseException:
-    res = {"kind": "exception", "traceback": traceback.format_exc()[-4000:]}
-with open(out, "w") as f:
-    json.dump(res, f)
-'''
+def rmtree(top):
+    """Remove a folder without following symlinks in it."""
+    for dirpath, dirnames, filenames in os.walk(top, topdown=False):
+        for name in filenames:
+            os.unlink(os.path.join(dirpath, name))
+        for name in dirnames:
+            p = os.path.join(dirpath, name)
+            if os.path.islink(p):
+                os.unlink(p)
+            else:
+                os.rmdir(p)
+    os.rmdir(top)
 
 
 class Run(object):
@@ -211,8 +304,15 @@ class Run(object):
         self.spec = spec
         self.t0 = time.monotonic()
         self.deadline = self.t0 + spec["timeout_ms"] / 1000.0
-        self.dir = spec["dir"]
-        self.root = spec["root"]
+        # the local backend without bubblewrap runs on the host: the workspace is not at its
+        # sandbox path (CLAWGYM_WORKSPACE says where it is) and /tmp is shared (TMPDIR is private)
+        real = os.environ.get("CLAWGYM_WORKSPACE")
+        root, wd = spec["root"], spec["workdir"].rstrip("/") or "/"
+        if real and real != wd and (root == wd or root.startswith(wd + "/")):
+            root = real + root[len(wd):]
+        self.root = root
+        self.dir = os.path.join(os.environ.get("TMPDIR") or "/tmp", spec["dir_name"])
+        self.created = False
         self.files = {}
         env = dict(os.environ)
         env.update(spec["env"])
@@ -233,7 +333,7 @@ class Run(object):
             raise Tampered("the verifier directory %s already exists: something in the sandbox created it before the verifier ran" % self.dir)
         self.created = True
         for f in self.spec["files"]:
-            data = base64.b64decode(f["data"])
+            data = binascii.a2b_base64(f["data"])
             path = os.path.join(self.dir, f["path"])
             if not os.path.isdir(os.path.dirname(path)):
                 os.makedirs(os.path.dirname(path), 0o700)
@@ -250,13 +350,10 @@ class Run(object):
     def limit(self, ms):
         return min(ms / 1000.0, self.remaining())
 
-    def out_of_time(self, check, kind):
-        return {"id": check["id"], "kind": kind, "status": "deadline", "duration_ms": 0}
-
     def commands(self):
         for c in self.spec["commands"]:
             if self.remaining() <= 0:
-                emit(self.out_of_time(c, "command"))
+                emit({"id": c["id"], "kind": "command", "status": "deadline", "duration_ms": 0})
                 continue
             progress("command %s" % c["id"])
             try:
@@ -264,7 +361,7 @@ class Run(object):
             except Tampered as e:
                 emit({"id": c["id"], "kind": "command", "status": "tampered", "message": str(e), "duration_ms": 0})
                 continue
-            r = run_process(["bash", "-c", c["command"]], self.root, self.env, self.limit(c["timeout_ms"]), c.get("head", 0))
+            r = run_process(["bash", "-c", c["command"]], self.root, self.env, self.limit(c["timeout_ms"]), c["head"])
             r["id"] = c["id"]
             r["kind"] = "command"
             emit(r)
@@ -272,7 +369,7 @@ class Run(object):
     def python(self):
         for i, c in enumerate(self.spec["python"]):
             if self.remaining() <= 0:
-                emit(self.out_of_time(c, "python"))
+                emit({"id": c["id"], "kind": "python", "status": "deadline", "duration_ms": 0})
                 continue
             progress("python %s" % c["id"])
             out = os.path.join(self.dir, "result-%d.json" % i)
@@ -286,13 +383,11 @@ class Run(object):
             r = run_process(argv, self.root, self.env, self.limit(c["timeout_ms"]))
             r["id"] = c["id"]
             r["kind"] = "python"
-            r["result"] = None
             try:
-                fd = os.open(out, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-                with os.fdopen(fd) as f:
-                    r["result"] = json.load(f)
-            except (OSError, ValueError):
-                pass
+                data = read_file(out, 1 << 20)
+                r["result_json"] = text(data) if data is not None else None
+            except OSError:
+                r["result_json"] = None
             emit(r)
 
     def place_reward(self, rw):
@@ -303,7 +398,7 @@ class Run(object):
             if os.path.islink(rd) or (os.path.lexists(rd) and not os.path.isdir(rd)):
                 os.unlink(rd)
             elif os.path.isdir(rd):
-                shutil.rmtree(rd)
+                rmtree(rd)
         except OSError as e:
             raise Tampered("could not remove the reward/ folder left in the workspace: %s" % e)
         try:
@@ -319,7 +414,7 @@ class Run(object):
                 dirs.append((path, e["mode"]))
                 want[e["path"]] = None
             else:
-                data = base64.b64decode(e["data"])
+                data = binascii.a2b_base64(e["data"])
                 write_new(path, data, e["mode"])
                 want[e["path"]] = data
         for path, mode in reversed(dirs):
@@ -342,12 +437,11 @@ class Run(object):
             raise Tampered("reward/ lost files while it was being placed: %s" % ", ".join(sorted(set(want) - seen)))
 
     def reward(self):
-        rw = self.spec.get("reward")
+        rw = self.spec["reward"]
         if not rw:
             return
-        c = {"id": rw["id"]}
         if self.remaining() <= 0:
-            emit(self.out_of_time(c, "reward_script"))
+            emit({"id": rw["id"], "kind": "reward_script", "status": "deadline", "duration_ms": 0})
             return
         progress("reward script reward/%s" % rw["script"])
         try:
@@ -363,9 +457,8 @@ class Run(object):
         emit(r)
 
 
-def main(bundle):
+def main(spec):
     global MARKER
-    spec = json.loads(base64.b64decode(bundle).decode("utf-8"))
     MARKER = spec["marker"]
     run = None
     fatal = None
@@ -381,9 +474,17 @@ def main(bundle):
     except Tampered as e:
         fatal = {"kind": "tampered", "message": str(e)}
     except BaseException:
+        import traceback
         fatal = {"kind": "internal", "message": "the verifier's runner failed: " + traceback.format_exc()[-2000:]}
     finally:
-        if run is not None and getattr(run, "created", False):
-            shutil.rmtree(run.dir, ignore_errors=True)
-    emit({"done": True, "fatal": fatal, "python": sys.version.split()[0], "duration_ms": (time.monotonic() - (run.t0 if run else time.monotonic())) * 1000})
+        if run is not None and run.created:
+            try:
+                rmtree(run.dir)
+            except OSError:
+                pass
+    took = (time.monotonic() - run.t0) * 1000 if run is not None else 0
+    emit({"done": True, "fatal": fatal, "python": sys.version.split()[0], "duration_ms": took})
+
+
+CHILD = ${JSON.stringify(CHILD)}
 `;
