@@ -335,3 +335,33 @@ export function keyText(pair: Pair<unknown, unknown>): string | undefined {
   if (isScalar(pair.key)) return String(pair.key.value);
   return undefined;
 }
+
+/**
+ * YAML text of plain data, for tools that write task files (the ClawGym importer). A `Map` keeps
+ * its key order (a JS object puts integer-like keys such as `"0"`, `"1"` first); long lines are
+ * never folded. Strings at paths where `literal(path)` is true are written as block scalars (`|`)
+ * when YAML can hold them exactly, else double-quoted (CRLF line breaks, whitespace-only text):
+ * either way the text parses back, with {@link parseYaml}, to the same string.
+ */
+export function stringifyYaml(value: unknown, literal?: (path: NodePath) => boolean): string {
+  const convert = (v: unknown, path: NodePath): unknown => {
+    if (typeof v === 'string' && literal?.(path)) return literalScalar(v);
+    if (Array.isArray(v)) return v.map((x, i) => convert(x, [...path, i]));
+    if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, convert(x, [...path, String(k)])]));
+    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      return new Map(Object.entries(v).map(([k, x]) => [k, convert(x, [...path, k])]));
+    }
+    return v;
+  };
+  return new Document(convert(value, [])).toString({ lineWidth: 0, minContentWidth: 0 });
+}
+
+function literalScalar(text: string): Scalar {
+  const s = new Scalar(text);
+  s.type = Scalar.BLOCK_LITERAL;
+  // The yaml package already falls back to quotes for some texts; check the rest by parsing back,
+  // nested as a mapping value (a top-level block scalar reads differently with leading spaces).
+  const back = parseYaml(new Document(new Map([['k', s]])).toString({ lineWidth: 0 })).toJS() as { k?: unknown } | null;
+  if (back?.k !== text) s.type = Scalar.QUOTE_DOUBLE;
+  return s;
+}
