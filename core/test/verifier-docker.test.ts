@@ -350,6 +350,38 @@ echo 0.5
     });
   });
 
+  test('snapshot caps on the real engine; a workspace the agent removed', async (t) => {
+    assertDocker(t);
+    await withSandbox({ 'big.txt': 'x'.repeat(5000), 'small.txt': 'hello' }, async (sb) => {
+      const checks = [
+        { id: 'big', file_matches: { path: 'big.txt', pattern: 'x' } },
+        { id: 'small', file_matches: { path: 'small.txt', pattern: 'hello' } },
+        { id: 'cmd', command: 'test -f big.txt' },
+      ];
+      const perFile = await runVerifier(task(checks), sb, { finalMessage: '', transcript: [], snapshot: { maxFileBytes: 1000 } });
+      assert.equal(byId(perFile, 'big').error?.kind, 'too-large');
+      assert.equal(byId(perFile, 'small').passed, true);
+      const total = await runVerifier(task(checks), sb, { finalMessage: '', transcript: [], snapshot: { maxTotalBytes: 1000 } });
+      assert.equal(byId(total, 'big').error?.kind, 'too-large');
+      assert.equal(byId(total, 'small').error?.kind, 'too-large', 'no snapshot: every file check is an error');
+      assert.equal(byId(total, 'cmd').passed, true, 'in-sandbox checks still run');
+      assert.match(total.snapshotError ?? '', /cap/);
+
+      await sb.exec(['rm', '-rf', ROOT], { cwd: '/' });
+      const gone = await verify(task([...checks, { id: 'absent', file_absent: 'small.txt' }]), sb);
+      assert.deepEqual(
+        gone.checks.map((c) => [c.id, c.score, c.error?.kind]),
+        [
+          ['big', 0, undefined],
+          ['small', 0, undefined],
+          ['cmd', 0, undefined],
+          ['absent', 1, undefined],
+        ],
+      );
+      assert.match(byId(gone, 'cmd').message, /workspace root no longer exists/);
+    });
+  });
+
   test('timing: one verification of a reward-script-only task (copy-out + one exec)', async (t) => {
     assertDocker(t);
     const loaded = loadTask({ kind: 'clawgym', path: TASK_0101 });

@@ -406,6 +406,29 @@ describe('snapshot failures', () => {
     assert.equal(result.verifierErrors, 1);
   });
 
+  test('a workspace root the agent removed is an empty workspace: wrong answers, not errors', async () => {
+    const t = task([
+      { id: 'gone', file_exists: 'x' },
+      { id: 'none', file_absent: 'x' },
+      { id: 'cmd', command: 'true' },
+    ]);
+    const sandbox = new FakeSandbox(ROOT, [], runner(() => [{ id: 'cmd', kind: 'command', status: 'no-workspace' }]));
+    sandbox.copyOutError = new SandboxError('backend', 'copy-out of /workspace from x: no such directory in the sandbox');
+    const result = await runVerifier(t, sandbox, { finalMessage: '', transcript: [] });
+    assert.deepEqual(
+      result.checks.map((c) => [c.id, c.score, c.error?.kind]),
+      [
+        ['gone', 0, undefined],
+        ['none', 1, undefined],
+        ['cmd', 0, undefined],
+      ],
+    );
+    assert.match(byId(result, 'cmd').message, /workspace root no longer exists/);
+    assert.deepEqual(result.snapshot, { entries: [], totalBytes: 0, omitted: [] });
+    assert.match(result.notes.join('\n'), /no longer exists/);
+    assert.equal(result.verifierErrors, 0);
+  });
+
   test('snapshot caps are passed to copy-out', async () => {
     const t = task([{ id: 'f', file_exists: 'x' }]);
     const sandbox = new FakeSandbox(ROOT, [file('x', 'abc')]);

@@ -115,9 +115,16 @@ export async function runVerifier(task: ResolvedTask, sandbox: Sandbox, ctx: Ver
     log(`verifier: snapshot of ${task.root}: ${snapshot.entries.length} entries, ${snapshot.totalBytes} bytes in ${Math.round(performance.now() - ts)} ms`);
   } catch (e) {
     if (isCancel(e, signal)) throw cancelled(e);
-    const kind = e instanceof SandboxError ? ({ 'too-large': 'too-large', 'path-escape': 'path-escape', unavailable: 'unavailable' } as const)[e.kind as 'too-large'] : undefined;
-    snapshotError = { kind: kind ?? 'internal', message: `the workspace could not be copied out: ${(e as Error).message}` };
-    log(`verifier: ${snapshotError.message}`);
+    if (e instanceof SandboxError && e.kind === 'backend' && /no such directory|does not exist/i.test(e.message)) {
+      // the agent removed the workspace root: file checks see an empty workspace (a wrong answer, not an error)
+      snapshot = { entries: [], totalBytes: 0, omitted: [] };
+      notes.push(`the workspace root ${task.root} no longer exists: file checks saw an empty workspace`);
+      log(`verifier: ${notes.at(-1)!}`);
+    } else {
+      const kind = e instanceof SandboxError ? ({ 'too-large': 'too-large', 'path-escape': 'path-escape', unavailable: 'unavailable' } as const)[e.kind as 'too-large'] : undefined;
+      snapshotError = { kind: kind ?? 'internal', message: `the workspace could not be copied out: ${(e as Error).message}` };
+      log(`verifier: ${snapshotError.message}`);
+    }
   }
 
   // -- 2 + 3. the sandbox exec and the host checks overlap (host checks only read the snapshot)

@@ -161,7 +161,8 @@ export function pythonLiteral(v: unknown): string {
 export interface RunnerCheckReport {
   id: string;
   kind: 'command' | 'python' | 'reward_script';
-  status: 'ok' | 'timeout' | 'crash' | 'too-large' | 'deadline' | 'tampered';
+  /** `no-workspace`: the agent removed the workspace root, so the check could not start there. */
+  status: 'ok' | 'timeout' | 'crash' | 'too-large' | 'deadline' | 'tampered' | 'no-workspace';
   exit_code?: number | null;
   stdout?: string;
   stderr?: string;
@@ -322,6 +323,9 @@ function statusError(r: RunnerCheckReport, what: string, limitMs: number): Sandb
       return err('tampered', r.message ?? 'the verifier files were tampered with', r);
     case 'crash':
       return err('crash', r.message ?? `${what} could not start`, r);
+    case 'no-workspace':
+      // the agent's doing: a wrong answer, not a broken grader
+      return { score: 0, message: `the workspace root no longer exists, so ${what} could not run`, durationMs: 0 };
   }
 }
 

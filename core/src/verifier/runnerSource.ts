@@ -355,6 +355,9 @@ class Run(object):
             if self.remaining() <= 0:
                 emit({"id": c["id"], "kind": "command", "status": "deadline", "duration_ms": 0})
                 continue
+            if not os.path.isdir(self.root):
+                emit({"id": c["id"], "kind": "command", "status": "no-workspace", "duration_ms": 0})
+                continue
             progress("command %s" % c["id"])
             try:
                 self.verify("payload.json")
@@ -370,6 +373,9 @@ class Run(object):
         for i, c in enumerate(self.spec["python"]):
             if self.remaining() <= 0:
                 emit({"id": c["id"], "kind": "python", "status": "deadline", "duration_ms": 0})
+                continue
+            if not os.path.isdir(self.root):
+                emit({"id": c["id"], "kind": "python", "status": "no-workspace", "duration_ms": 0})
                 continue
             progress("python %s" % c["id"])
             out = os.path.join(self.dir, "result-%d.json" % i)
