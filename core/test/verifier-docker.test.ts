@@ -20,6 +20,7 @@ import { fixturesDir } from './util';
 const ROOT = '/root/.openclaw/workspace';
 const TASK_0101 = join(fixturesDir, 'clawgym', 'valid', 'task_0101');
 const RUN_ID = `verifier-test-${process.pid}`;
+const WEIRD = 'He said "hi" \\ back\\slash $HOME `tick` ✓ é \u2028 tab\there \'single\' %s {x}';
 
 let backendCache: SandboxBackend | undefined;
 const backend = (): SandboxBackend => (backendCache ??= createDockerBackend());
@@ -120,6 +121,8 @@ describe('verifier on the real engine', needsDocker(), () => {
       { id: 'csv', csv: { path: 'out/deep/t.csv', columns: ['name', 'qty'], rows: 2, where: { name: 'pear', qty: 3 } } },
       { id: 'command', command: 'test "$GREETING" = "hello from the task env" && pwd && python3 -c "print(6*7)"', stdout_matches: `^${ROOT}\\n42$` },
       { id: 'command-exit', command: 'exit 4', exit_code: 4 },
+      // quotes, backslashes, $, backticks, non-ASCII, U+2028 and a tab survive the trip to the runner byte for byte
+      { id: 'command-bytes', command: `test "$(cat <<'EOF'\n${WEIRD}\nEOF\n)" = "$(cat weird.txt)" && test "$WEIRD" = "$(cat weird.txt)"` },
       { id: 'python', weight: 2, python: 'import os, json\ndef grade(ws):\n    d = json.load(open(os.path.join(ws, "out/data.json")))\n    return {"two": len(d["items"]) == 2, "cwd": os.getcwd() == ws, "half": 0.5}\n' },
       // failures: wrong answers, not errors
       { id: 'f-missing', file_exists: 'out/nope.md' },
@@ -129,7 +132,7 @@ describe('verifier on the real engine', needsDocker(), () => {
       { id: 'f-escape', file_matches: { path: 'out/leak.txt', pattern: 'root' } },
     ];
     // the agent leaves the input untouched, so file_equals.from (the task's input_files copy) holds
-    await withSandbox({ 'input/transactions.csv': readFileSync(join(TASK_0101, 'input_files/input/transactions.csv'), 'utf8') }, async (sb) => {
+    await withSandbox({ 'input/transactions.csv': readFileSync(join(TASK_0101, 'input_files/input/transactions.csv'), 'utf8'), 'weird.txt': WEIRD }, async (sb) => {
       await agent(
         sb,
         `mkdir -p out/deep
@@ -139,7 +142,9 @@ printf 'server:\\n  port: 8080\\n' > out/conf.yml
 printf 'name,qty\\napple,1\\npear,3\\n' > out/deep/t.csv
 ln -s /etc/passwd out/leak.txt`,
       );
-      const r = await verify(task(checks), sb);
+      const t0 = task(checks);
+      t0.env.WEIRD = WEIRD;
+      const r = await verify(t0, sb);
       const verdicts = Object.fromEntries(r.checks.map((c) => [c.id, c.error ? `error:${c.error.kind}` : c.passed ? 'pass' : 'fail']));
       assert.deepEqual(verdicts, {
         exists: 'pass',
@@ -153,6 +158,7 @@ ln -s /etc/passwd out/leak.txt`,
         csv: 'pass',
         command: 'pass',
         'command-exit': 'pass',
+        'command-bytes': 'pass',
         python: 'fail',
         'f-missing': 'fail',
         'f-json': 'fail',
@@ -162,8 +168,8 @@ ln -s /etc/passwd out/leak.txt`,
       assert.ok(Math.abs(byId(r, 'python').score - 2.5 / 3) < 1e-9, `python score ${byId(r, 'python').score}`);
       assert.match(byId(r, 'f-escape').message, /symlink escapes the workspace: out\/leak\.txt -> \/etc\/passwd/);
       assert.equal(r.verifierErrors, 1);
-      // 11 passes + python 2 × 5/6 over a total weight of 17
-      assert.ok(Math.abs(r.reward - (11 + 2 * (2.5 / 3)) / 17) < 1e-9, `reward ${r.reward}`);
+      // 12 passes + python 2 × 5/6 over a total weight of 18
+      assert.ok(Math.abs(r.reward - (12 + 2 * (2.5 / 3)) / 18) < 1e-9, `reward ${r.reward}`);
       assert.ok(r.snapshot && r.snapshot.entries.some((e) => e.path === 'out/leak.txt' && e.type === 'symlink'));
     });
   });
@@ -256,6 +262,31 @@ echo 0.5
       const ps = await sb.exec("ps -eo args | grep -c '[s]leep 30' || true");
       assert.equal(ps.stdout.trim(), '0');
     });
+  });
+
+  test("the verifier's time limit covers all in-sandbox checks together", async (t) => {
+    assertDocker(t);
+    const checks = [
+      { id: 'slow', command: 'sleep 1.2' },
+      { id: 'cut', python: 'import time\ndef grade(ws):\n    time.sleep(30)\n    return 1\n' },
+      { id: 'cmd', command: 'true' },
+      { id: 'never', python: 'def grade(ws):\n    return 1\n' },
+    ];
+    const started = performance.now();
+    const r = await withSandbox({}, (sb) => verify(task(checks, { timeoutMs: 2000 }), sb));
+    assert.ok(performance.now() - started < 15_000);
+    // commands run before python checks: `cmd` runs, `cut` gets what is left, `never` nothing
+    assert.deepEqual(
+      r.checks.map((c) => [c.id, c.error?.kind]),
+      [
+        ['slow', undefined],
+        ['cut', 'timeout'],
+        ['cmd', undefined],
+        ['never', 'timeout'],
+      ],
+    );
+    assert.match(byId(r, 'cut').message, /what was left of the verifier's time limit/);
+    assert.match(byId(r, 'never').message, /time limit ran out before grade\(\) started/);
   });
 
   test('python checks: a dict, an exception, 2.0, a workspace module that must not shadow the standard library', async (t) => {

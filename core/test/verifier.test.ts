@@ -503,6 +503,15 @@ describe('the in-sandbox bundle', () => {
     assert.equal(byId(result, 'reward_script').message, 'reward 1.0');
   });
 
+  test('a transcript that is not JSON does not sink the verification: empty transcript and a note', async () => {
+    const t = task([{ id: 'c', command: 'true' }]);
+    const sandbox = new FakeSandbox(ROOT, [], runner(() => [{ id: 'c', kind: 'command', exit_code: 0 }]));
+    const result = await runVerifier(t, sandbox, { finalMessage: 'ok', transcript: [{ tokens: 10n }] });
+    assert.equal(byId(result, 'c').passed, true);
+    assert.deepEqual(JSON.parse(fileOf(bundleOf(sandbox.execs[0]!.options), 'payload.json')).transcript, []);
+    assert.match(result.notes.join('\n'), /transcript is not JSON/);
+  });
+
   test('reward folder problems are invalid-check errors and the rest still runs', async () => {
     const rd = rewardDir('reward-b', { 'reward.sh': 'echo 1\n' });
     symlinkSync('/etc/hostname', join(rd, 'leak'));
@@ -549,6 +558,7 @@ describe('in-sandbox verdicts: wrong answers vs verifier errors', () => {
         { id: 'nomatch', command: 'echo hi', stdout_matches: '^bye' },
         { id: 'slow', command: 'sleep 9', timeout: '1s' },
         { id: 'late', command: 'true' },
+        { id: 'cut', command: 'sleep 9' },
       ],
       [
         { id: 'ok', kind: 'command', exit_code: 0 },
@@ -558,6 +568,7 @@ describe('in-sandbox verdicts: wrong answers vs verifier errors', () => {
         { id: 'nomatch', kind: 'command', exit_code: 0, stdout_head: 'hi\n' },
         { id: 'slow', kind: 'command', status: 'timeout', exit_code: -9 },
         { id: 'late', kind: 'command', status: 'deadline' },
+        { id: 'cut', kind: 'command', status: 'timeout', exit_code: -9, limit_ms: 2500 },
       ],
     );
     assert.equal(byId(r, 'ok').passed, true);
@@ -570,7 +581,8 @@ describe('in-sandbox verdicts: wrong answers vs verifier errors', () => {
     assert.match(byId(r, 'slow').message, /did not finish within 1 s/);
     assert.equal(byId(r, 'late').error?.kind, 'timeout');
     assert.match(byId(r, 'late').message, /time limit ran out before/);
-    assert.equal(r.verifierErrors, 2);
+    assert.match(byId(r, 'cut').message, /did not finish within 2\.5 s \(what was left of the verifier's time limit\)/);
+    assert.equal(r.verifierErrors, 3);
   });
 
   test('an invalid stdout_matches regex is caught before anything runs', async () => {

@@ -133,7 +133,7 @@ export async function runVerifier(task: ResolvedTask, sandbox: Sandbox, ctx: Ver
     workdir: sandbox.spec.workdir,
     env: task.env,
     verifierTimeoutMs: v.timeoutMs,
-    payload: { task_id: task.id, user_query: task.intent, metadata: task.metadata, final_message: ctx.finalMessage, transcript: ctx.transcript },
+    payload: payloadOf(task, ctx, notes),
     commands,
     python,
     ...(reward ? { reward } : {}),
@@ -217,6 +217,21 @@ export async function runVerifier(task: ResolvedTask, sandbox: Sandbox, ctx: Ver
   };
   log(`verifier: reward ${result.reward.toFixed(4)} (${result.solved ? 'solved' : 'not solved'}) in ${result.durationMs} ms`);
   return result;
+}
+
+/**
+ * The ClawGym payload. A transcript that is not plain JSON (a BigInt, a cycle) must not sink the
+ * whole verification: it is replaced by [] and a note says so.
+ */
+function payloadOf(task: ResolvedTask, ctx: VerifierContext, notes: string[]): unknown {
+  const payload = { task_id: task.id, user_query: task.intent, metadata: task.metadata, final_message: ctx.finalMessage, transcript: ctx.transcript };
+  try {
+    JSON.stringify(payload);
+    return payload;
+  } catch (e) {
+    notes.push(`the transcript is not JSON (${(e as Error).message}): the payload's transcript is empty`);
+    return { ...payload, transcript: [] };
+  }
 }
 
 function invalid(message: string): Verdict {

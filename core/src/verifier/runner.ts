@@ -170,6 +170,8 @@ export interface RunnerCheckReport {
   stderr_bytes?: number;
   stdout_head?: string;
   duration_ms: number;
+  /** The time limit the runner applied (the check's own, or less when the verifier's deadline was nearer). */
+  limit_ms?: number;
   message?: string;
   /** python checks: what the child wrote, as JSON text (null when it wrote nothing). */
   result_json?: string | null;
@@ -313,8 +315,11 @@ function statusError(r: RunnerCheckReport, what: string, limitMs: number): Sandb
   switch (r.status) {
     case 'ok':
       return undefined;
-    case 'timeout':
-      return err('timeout', `${what} did not finish within ${seconds(limitMs)}`, r);
+    case 'timeout': {
+      const applied = r.limit_ms !== undefined && r.limit_ms < limitMs - 100 ? r.limit_ms : limitMs;
+      const why = applied < limitMs ? ` (what was left of the verifier's time limit)` : '';
+      return err('timeout', `${what} did not finish within ${seconds(Math.round(applied))}${why}`, r);
+    }
     case 'deadline':
       return err('timeout', `the verifier's time limit ran out before ${what} started`, r);
     case 'too-large':

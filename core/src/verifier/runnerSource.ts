@@ -117,7 +117,8 @@ with open(out, "w") as f:
 export const RUNNER_SOURCE = String.raw`
 import binascii, os, select, sys, time
 ${ENCODER}
-KEEP_TAIL = 65536        # bytes of each stream kept (the reward line is parsed from this)
+KEEP_TAIL = 8192         # bytes of each stream's end kept for the report
+REWARD_TAIL = 65536      # the reward script's stdout: its last line is the reward
 KILL_BYTES = 64 << 20    # a check printing more than this is killed
 LINGER = 2.0             # seconds to wait for output held open by a check's escaped children
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -186,9 +187,9 @@ def spawn(argv, cwd, env):
     return (pid, r_out, r_err), None
 
 
-def run_process(argv, cwd, env, limit, head_cap=0):
+def run_process(argv, cwd, env, limit, head_cap=0, out_tail=KEEP_TAIL):
     t0 = time.monotonic()
-    res = {"status": "ok", "exit_code": None, "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0}
+    res = {"status": "ok", "exit_code": None, "stdout": "", "stderr": "", "stdout_bytes": 0, "stderr_bytes": 0, "limit_ms": limit * 1000}
     spawned, failure = spawn(argv, cwd, env)
     if spawned is None:
         res["status"] = "crash"
@@ -196,7 +197,8 @@ def run_process(argv, cwd, env, limit, head_cap=0):
         res["duration_ms"] = (time.monotonic() - t0) * 1000
         return res
     pid, r_out, r_err = spawned
-    streams = {r_out: [bytearray(), bytearray(), 0, head_cap], r_err: [bytearray(), bytearray(), 0, 0]}  # head, tail, total, head cap
+    # per stream: head, tail, total bytes, head cap, tail cap
+    streams = {r_out: [bytearray(), bytearray(), 0, head_cap, out_tail], r_err: [bytearray(), bytearray(), 0, 0, KEEP_TAIL]}
     poller = select.poll()
     for fd in streams:
         poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
@@ -229,8 +231,8 @@ def run_process(argv, cwd, env, limit, head_cap=0):
             if len(s[0]) < s[3]:
                 s[0] += chunk[: s[3] - len(s[0])]
             s[1] += chunk
-            if len(s[1]) > KEEP_TAIL:
-                del s[1][: len(s[1]) - KEEP_TAIL]
+            if len(s[1]) > s[4]:
+                del s[1][: len(s[1]) - s[4]]
             if s[2] > KILL_BYTES and res["status"] == "ok":
                 res["status"] = "too-large"
                 kill_group(pid)
@@ -457,7 +459,7 @@ class Run(object):
             emit({"id": rw["id"], "kind": "reward_script", "status": "tampered", "message": str(e), "duration_ms": 0})
             return
         script = os.path.join(self.root, "reward", rw["script"])
-        r = run_process(["bash", script], self.root, self.env, self.limit(rw["timeout_ms"]))
+        r = run_process(["bash", script], self.root, self.env, self.limit(rw["timeout_ms"]), 0, REWARD_TAIL)
         r["id"] = rw["id"]
         r["kind"] = "reward_script"
         emit(r)
