@@ -44,9 +44,9 @@ export async function disposeAll(timeoutMs = 10_000): Promise<string[]> {
     }),
   );
   let timer: NodeJS.Timeout | undefined;
+  // Not unref'd: on a signal, this wait is what keeps the process alive until it exits with 130/143.
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeoutMs);
-    timer.unref();
   });
   await Promise.race([all, timeout]);
   clearTimeout(timer);

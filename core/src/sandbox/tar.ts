@@ -135,6 +135,8 @@ export function unpackEntries(source: NodeJS.ReadableStream, options: UnpackOpti
     signal?.addEventListener('abort', onAbort, { once: true });
 
     extract.on('entry', (header, stream, next) => {
+      // The entry's own stream fails too when the archive is cut short; the extract reports it.
+      stream.on('error', () => undefined);
       if (settled) {
         stream.resume();
         return;
