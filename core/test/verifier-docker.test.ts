@@ -272,6 +272,10 @@ echo 0.5
       { id: 'cmd', command: 'true' },
       { id: 'never', python: 'def grade(ws):\n    return 1\n' },
     ];
+    // a command that closes its output and hangs is still stopped at its own limit
+    const quiet = await withSandbox({}, (sb) => verify(task([{ id: 'quiet', command: 'exec >&- 2>&-; sleep 30', timeout: '1s' }]), sb));
+    assert.equal(byId(quiet, 'quiet').error?.kind, 'timeout');
+    assert.match(byId(quiet, 'quiet').message, /within 1 s/);
     const started = performance.now();
     const r = await withSandbox({}, (sb) => verify(task(checks, { timeoutMs: 2000 }), sb));
     assert.ok(performance.now() - started < 15_000);

@@ -206,7 +206,9 @@ def run_process(argv, cwd, env, limit, head_cap=0, out_tail=KEEP_TAIL):
     deadline = t0 + max(0.001, limit)
     code = None
     exited_at = None
-    while open_fds:
+    # until the process has exited and its output is closed (a check may close its output and go
+    # on running: its time limit still applies)
+    while open_fds or code is None:
         now = time.monotonic()
         if code is None:
             wpid, status = os.waitpid(pid, os.WNOHANG)
@@ -219,7 +221,12 @@ def run_process(argv, cwd, env, limit, head_cap=0, out_tail=KEEP_TAIL):
                 kill_group(pid)
         elif now - exited_at > LINGER:
             break  # something that left the group still holds the output open: stop reading
-        wait_ms = 50 if code is not None else max(1, min(50, int((deadline - now) * 1000) + 1))
+        if not open_fds:
+            wait_ms = 2  # output closed, exit not yet reaped: it usually follows at once
+        elif code is not None:
+            wait_ms = 50
+        else:
+            wait_ms = max(1, min(50, int((deadline - now) * 1000) + 1))
         for fd, _ev in poller.poll(wait_ms):
             chunk = os.read(fd, 65536)
             if not chunk:
