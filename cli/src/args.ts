@@ -3,8 +3,59 @@
  */
 import { parseArgs } from 'node:util';
 import { didYouMean } from '../../core/src/language/suggest';
+import { parseDuration, parseSize } from '../../core/src/run/load';
+import { BACKEND_CHOICES, type BackendChoice } from '../../core/src/sandbox/select';
+import type { RunOptions } from './run';
 
-export const COMMAND_NAMES = ['validate', 'schema', 'help'] as const;
+const RUN_FLAGS = {
+  agent: { type: 'string', short: 'a' },
+  backend: { type: 'string' },
+  image: { type: 'string' },
+  concurrency: { type: 'string', short: 'j' },
+  attempts: { type: 'string', short: 'k' },
+  'runs-dir': { type: 'string' },
+  'no-save': { type: 'boolean' },
+  timeout: { type: 'string' },
+  cpus: { type: 'string' },
+  memory: { type: 'string' },
+  pids: { type: 'string' },
+  json: { type: 'boolean' },
+  color: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const CONVERT_FLAGS = {
+  out: { type: 'string', short: 'o' },
+  overwrite: { type: 'boolean' },
+  format: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const IMAGE_FLAGS = {
+  tag: { type: 'string' },
+  method: { type: 'string' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const GC_FLAGS = {
+  all: { type: 'boolean' },
+  'dry-run': { type: 'boolean', short: 'n' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The default folder run folders go under (relative to the working directory). */
+export const DEFAULT_RUNS_DIR = 'runs';
+
+function positiveInt(value: string | undefined, name: string, fallback: number): number | string {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) return `\`--${name}\` needs a whole number of 1 or more, not \`${value}\``;
+  return n;
+}
+
+export const COMMAND_NAMES = ['validate', 'run', 'check', 'import', 'export', 'image', 'gc', 'schema', 'help'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 export const SCHEMA_NAMES = ['clawtask', 'data-entry'] as const;
@@ -22,6 +73,11 @@ export type Command =
   | { kind: 'help'; topic?: CommandName }
   | { kind: 'version' }
   | { kind: 'validate'; paths: string[]; options: ValidateOptions }
+  | { kind: 'run' | 'check'; paths: string[]; options: RunOptions }
+  | { kind: 'import'; paths: string[]; out: string; overwrite: boolean }
+  | { kind: 'export'; paths: string[]; out: string; overwrite: boolean; format: 'clawgym' }
+  | { kind: 'image-build'; tag?: string; method: 'auto' | 'dockerfile' | 'debootstrap'; force: boolean }
+  | { kind: 'gc'; all: boolean; dryRun: boolean }
   | { kind: 'schema'; name: SchemaName };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; message: string; helpTopic?: CommandName };
@@ -120,6 +176,105 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
         return { ok: false, message: `unknown schema \`${which}\`; use one of ${SCHEMA_NAMES.map((s) => `\`${s}\``).join(', ')}`, helpTopic: 'schema' };
       }
       return { ok: true, command: { kind: 'schema', name: which as SchemaName } };
+    }
+    case 'run':
+    case 'check': {
+      let parsed;
+      try {
+        parsed = parseArgs({ args: [...rest], options: RUN_FLAGS, strict: true, allowPositionals: true });
+      } catch (e) {
+        return usageError(e, Object.keys(RUN_FLAGS), name);
+      }
+      const v = parsed.values;
+      if (v.help) return { ok: true, command: { kind: 'help', topic: name } };
+      const fail = (message: string): ParseResult => ({ ok: false, message, helpTopic: name });
+      if (v.color && v['no-color']) return fail('`--color` and `--no-color` contradict each other');
+      if (!parsed.positionals.length) return fail(`\`${name}\` needs at least one task: a .clawtask file, a ClawGym task directory, or a folder of them`);
+      if (name === 'check' && v.agent) return fail('`check` always runs the oracle and nop agents; `--agent` is for `run`');
+      const backend = (v.backend ?? 'auto') as BackendChoice;
+      if (!BACKEND_CHOICES.includes(backend)) return fail(`unknown backend \`${v.backend}\`; use one of ${BACKEND_CHOICES.map((b) => `\`${b}\``).join(', ')}`);
+      const concurrency = positiveInt(v.concurrency, 'concurrency', 1);
+      if (typeof concurrency === 'string') return fail(concurrency);
+      const attempts = positiveInt(v.attempts, 'attempts', 1);
+      if (typeof attempts === 'string') return fail(attempts);
+      const options: RunOptions = {
+        agent: v.agent ?? 'oracle',
+        backend,
+        concurrency,
+        attempts,
+        runsDir: v['no-save'] ? undefined : v['runs-dir'] ?? DEFAULT_RUNS_DIR,
+        json: !!v.json,
+      };
+      if (v['no-save'] && v['runs-dir']) return fail('`--no-save` and `--runs-dir` contradict each other');
+      if (v.image) options.image = v.image;
+      if (v.color) options.color = true;
+      if (v['no-color']) options.color = false;
+      const resources: NonNullable<RunOptions['resources']> = {};
+      try {
+        if (v.timeout !== undefined) options.agentTimeoutMs = parseDuration(/^\d+(\.\d+)?$/.test(v.timeout) ? Number(v.timeout) : v.timeout);
+        if (v.memory !== undefined) resources.memoryBytes = parseSize(/^\d+$/.test(v.memory) ? Number(v.memory) : v.memory);
+      } catch (e) {
+        return fail((e as Error).message);
+      }
+      if (v.cpus !== undefined) {
+        const c = Number(v.cpus);
+        if (!(c > 0)) return fail(`\`--cpus\` needs a positive number, not \`${v.cpus}\``);
+        resources.cpus = c;
+      }
+      if (v.pids !== undefined) {
+        const p = positiveInt(v.pids, 'pids', 0);
+        if (typeof p === 'string') return fail(p);
+        resources.pids = p;
+      }
+      if (Object.keys(resources).length) options.resources = resources;
+      return { ok: true, command: { kind: name, paths: parsed.positionals, options } };
+    }
+    case 'import':
+    case 'export': {
+      let parsed;
+      try {
+        parsed = parseArgs({ args: [...rest], options: CONVERT_FLAGS, strict: true, allowPositionals: true });
+      } catch (e) {
+        return usageError(e, Object.keys(CONVERT_FLAGS), name);
+      }
+      const v = parsed.values;
+      if (v.help) return { ok: true, command: { kind: 'help', topic: name } };
+      const fail = (message: string): ParseResult => ({ ok: false, message, helpTopic: name });
+      if (!parsed.positionals.length) return fail(name === 'import' ? '`import` needs a ClawGym split folder (or task directories)' : '`export` needs .clawtask files or folders of them');
+      if (!v.out) return fail(`\`${name}\` needs \`--out <dir>\``);
+      if (name === 'import') {
+        if (v.format !== undefined && v.format !== 'clawgym') return fail(`\`import\` reads the ClawGym format only, not \`${v.format}\``);
+        return { ok: true, command: { kind: 'import', paths: parsed.positionals, out: v.out, overwrite: !!v.overwrite } };
+      }
+      const format = v.format ?? 'clawgym';
+      if (format !== 'clawgym') return fail(`unknown export format \`${format}\`; use \`clawgym\``);
+      return { ok: true, command: { kind: 'export', paths: parsed.positionals, out: v.out, overwrite: !!v.overwrite, format } };
+    }
+    case 'image': {
+      const [sub, ...subRest] = rest;
+      if (sub === undefined || sub === '--help' || sub === '-h') return { ok: true, command: { kind: 'help', topic: 'image' } };
+      if (sub !== 'build') return { ok: false, message: `unknown \`image\` command \`${sub}\`; use \`clawgym image build\``, helpTopic: 'image' };
+      let parsed;
+      try {
+        parsed = parseArgs({ args: subRest, options: IMAGE_FLAGS, strict: true, allowPositionals: false });
+      } catch (e) {
+        return usageError(e, Object.keys(IMAGE_FLAGS), 'image');
+      }
+      const v = parsed.values;
+      if (v.help) return { ok: true, command: { kind: 'help', topic: 'image' } };
+      const method = v.method ?? 'auto';
+      if (method !== 'auto' && method !== 'dockerfile' && method !== 'debootstrap') return { ok: false, message: `unknown method \`${method}\`; use auto, dockerfile or debootstrap`, helpTopic: 'image' };
+      return { ok: true, command: { kind: 'image-build', tag: v.tag, method, force: !!v.force } };
+    }
+    case 'gc': {
+      let parsed;
+      try {
+        parsed = parseArgs({ args: [...rest], options: GC_FLAGS, strict: true, allowPositionals: false });
+      } catch (e) {
+        return usageError(e, Object.keys(GC_FLAGS), 'gc');
+      }
+      if (parsed.values.help) return { ok: true, command: { kind: 'help', topic: 'gc' } };
+      return { ok: true, command: { kind: 'gc', all: !!parsed.values.all, dryRun: !!parsed.values['dry-run'] } };
     }
     case 'validate': {
       let parsed;

@@ -9,6 +9,28 @@ import { dataEntryJsonSchema } from '../../core/src/clawgym/schema';
 import { taskJsonSchema } from '../../core/src/model/schema';
 import { parseCommandLine, type CommandName } from './args';
 import { EXIT_OK, EXIT_USAGE, runValidate, type Io } from './validate';
+import { runCheck, runRun } from './run';
+import { runExport, runGc, runImageBuild, runImport } from './tools';
+
+/** The options `run` and `check` share. */
+const RUN_COMMON = `Tasks are .clawtask files, ClawGym task directories (data_entry.json + reward/), or folders of
+them (searched recursively in name order).
+
+Options:
+  --backend auto|docker|local   Where sandboxes run (default auto: Docker when the engine and
+                                the image are there, else a temporary directory, with a warning)
+  --image TAG                   Image for tasks that name none (default clawgym/sandbox:latest,
+                                or $CLAWGYM_IMAGE)
+  -j, --concurrency N           Trials at a time (default 1)
+  --timeout DURATION            Agent time limit, e.g. 30s, 15m (default: the task's, else 15m)
+  --cpus N, --memory SIZE, --pids N
+                                Per-sandbox limits under the task's own (default 1 CPU, 2g, 512)
+  --runs-dir DIR                Where run folders go (default ./runs)
+  --no-save                     Write no run folder
+  --json                        Print the event stream as JSON lines on stdout
+  --color, --no-color           Force colors on or off
+  -h, --help                    Show this help
+`;
 
 export const HELP: Record<'main' | CommandName, string> = {
   main: `clawgym: author, validate and run ClawGym agent tasks
@@ -17,6 +39,12 @@ Usage: clawgym <command> [options]
 
 Commands:
   validate [paths...]     Check .clawtask files and ClawGym task directories (default: .)
+  run <tasks...>          Run tasks in fresh sandboxes with an agent and grade them
+  check <tasks...>        Run oracle and nop on each task: oracle must score 1, nop 0
+  import <split> --out D  Convert ClawGym task directories to .clawtask files
+  export <tasks> --out D  Convert .clawtask files to ClawGym task directories
+  image build             Build the default sandbox image (skips when it exists)
+  gc                      Remove sandboxes left behind by killed runs
   schema [name]           Print a JSON Schema: clawtask (default) or data-entry
   help [command]          Show help for a command
 
@@ -48,6 +76,65 @@ Exit codes:
   1  at least one error (or warning with --strict)
   2  usage error: unknown command or option, a path that does not exist, nothing to check
 `,
+  run: `Usage: clawgym run [options] <tasks...>
+
+Runs each task in a fresh sandbox: the workspace goes in, the agent works, then the verifier's
+files go in (never before) and grade the workspace. Prints the reward and the failing checks of
+every trial and writes a run folder (config, results, verifier reports as JSON and CTRF, the
+workspace diff, logs). Ctrl-C cancels cleanly (sandboxes removed, finished results kept).
+
+Agents:
+  -a, --agent oracle|nop        oracle runs the task's reference solution (default);
+                                nop does nothing (the score an empty attempt gets)
+  -k, --attempts N              Trials per task (default 1)
+
+${RUN_COMMON}
+Exit codes:
+  0  every trial passed (reward >= the task's pass_threshold)
+  1  a trial failed or errored, or a task could not be loaded
+  2  usage error
+  130  cancelled (Ctrl-C)
+`,
+  check: `Usage: clawgym check [options] <tasks...>
+
+Validates tasks the way the ClawGym paper filters synthesized ones: runs the oracle (the task's
+reference solution) and nop (do nothing) on each task and rejects tasks whose oracle does not
+score 1 or whose no-op scores above 0.
+
+${RUN_COMMON}
+Exit codes:
+  0  every task passed the filter
+  1  a task was rejected or could not be loaded
+  2  usage error
+  130  cancelled (Ctrl-C)
+`,
+  import: `Usage: clawgym import <split_dir or task dirs...> --out <dir> [--overwrite]
+
+Converts ClawGym task directories (data_entry.json, input_files/, reward/) to .clawtask files:
+<out>/<task_id>/<task_id>.clawtask with the task's folders copied beside it byte for byte. The
+result runs to the same reward, and \`clawgym export\` gives back the same files.
+`,
+  export: `Usage: clawgym export --format clawgym <tasks...> --out <dir> [--overwrite]
+
+Converts .clawtask files to ClawGym task directories (<out>/<id>/data_entry.json, input_files/,
+reward/, solution/) that the authors' harness runs. Checks are compiled to reward/check.py.
+`,
+  image: `Usage: clawgym image build [--tag TAG] [--method auto|dockerfile|debootstrap] [--force]
+
+Builds the default sandbox image (bash, python3 with a python alias, PyYAML, coreutils):
+  dockerfile    docker build of images/sandbox/Dockerfile (needs a reachable registry)
+  debootstrap   a Debian rootfs from Debian's packages, imported as an image (needs root and
+                the debootstrap command); the rootfs is cached in ~/.cache/clawgym/image
+  auto          dockerfile, falling back to debootstrap when no registry answers (default)
+Does nothing when the image exists, unless --force. Default tag clawgym/sandbox:latest.
+`,
+  gc: `Usage: clawgym gc [--all] [--dry-run]
+
+Removes sandbox containers (labelled dev.clawgym.run) whose clawgym process is gone, e.g. after
+a kill -9. Containers of live runs and of other machines are kept unless --all.
+  --all          remove every clawgym container, live runs included
+  -n, --dry-run  list what would be removed
+`,
   schema: `Usage: clawgym schema [clawtask|data-entry]
 
 Prints a JSON Schema on stdout, for editors and tools:
@@ -56,7 +143,8 @@ Prints a JSON Schema on stdout, for editors and tools:
 `,
   help: `Usage: clawgym help [command]
 
-Shows the help of a command (validate, schema, help), or the list of commands.
+Shows the help of a command (validate, run, check, import, export, image, gc, schema, help), or
+the list of commands.
 `,
 };
 
@@ -76,7 +164,7 @@ export function packageVersion(): string {
 }
 
 /** Run the CLI with the arguments after `clawgym`; returns the exit code. */
-export function main(argv: readonly string[], io: Io): number {
+export async function main(argv: readonly string[], io: Io): Promise<number> {
   const parsed = parseCommandLine(argv);
   if (!parsed.ok) {
     const hint = parsed.helpTopic ? `clawgym help ${parsed.helpTopic}` : 'clawgym --help';
@@ -96,17 +184,34 @@ export function main(argv: readonly string[], io: Io): number {
       return EXIT_OK;
     case 'validate':
       return runValidate(cmd.paths, cmd.options, io);
+    case 'run':
+      return runRun(cmd.paths, cmd.options, io);
+    case 'check':
+      return runCheck(cmd.paths, cmd.options, io);
+    case 'import':
+      return runImport(cmd.paths, cmd.out, cmd.overwrite, io);
+    case 'export':
+      return runExport(cmd.paths, cmd.out, cmd.overwrite, io);
+    case 'image-build':
+      return runImageBuild(cmd, io);
+    case 'gc':
+      return runGc(cmd, io);
   }
 }
 
 if (require.main === module) {
-  const code = main(process.argv.slice(2), {
+  main(process.argv.slice(2), {
     cwd: process.cwd(),
     env: process.env,
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     stdoutIsTTY: process.stdout.isTTY === true,
-  });
-  // exitCode (not exit()) so piped stdout is flushed before the process ends.
-  process.exitCode = code;
+  }).then(
+    // exitCode (not exit()) so piped stdout is flushed before the process ends.
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      process.stderr.write(`clawgym: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

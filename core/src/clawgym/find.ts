@@ -18,6 +18,14 @@ export interface FoundTasks {
   missing: string[];
 }
 
+export interface FindOptions {
+  /**
+   * For running: a ClawGym task directory that also holds `.clawtask` files (what `clawgym import`
+   * writes) yields only those, not the directory as well, so the task runs once. Validation lists both.
+   */
+  onePerTask?: boolean;
+}
+
 /** Names compared by code unit, not locale: the same order on every machine. */
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -32,7 +40,7 @@ const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  *   directories are not followed (no cycles).
  * Relative paths resolve against `cwd`. A task reached twice is listed once.
  */
-export function findTasks(paths: readonly string[], cwd: string = process.cwd()): FoundTasks {
+export function findTasks(paths: readonly string[], cwd: string = process.cwd(), options: FindOptions = {}): FoundTasks {
   const tasks: TaskEntry[] = [];
   const missing: string[] = [];
   const seen = new Set<string>();
@@ -59,7 +67,9 @@ export function findTasks(paths: readonly string[], cwd: string = process.cwd())
       return;
     }
     if (isClawGymTaskDir(dir)) {
-      add('clawgym', dir);
+      // An imported task holds its original data_entry.json beside the .clawtask: one task, not two.
+      const hasClawtask = entries.some((e) => e.name.endsWith(CLAWTASK_EXTENSION));
+      if (!(options.onePerTask && hasClawtask)) add('clawgym', dir);
       clawtasksIn(dir, entries);
       return;
     }

@@ -1,0 +1,292 @@
+/**
+ * `clawgym run` and `clawgym check`: load tasks, pick a backend, run trials, print results.
+ *
+ * Human output goes to stderr as progress and to stdout as one line per trial plus a summary;
+ * `--json` prints the run's event stream as JSON lines on stdout instead (what the extension
+ * reads). Ctrl-C cancels: trials in flight are cancelled, their sandboxes removed, the run folder
+ * keeps everything finished, and the exit code is 130. A second Ctrl-C removes the sandboxes
+ * and exits at once.
+ */
+import * as nodePath from 'node:path';
+import { findTasks, type FileDiagnostics } from '../../core/src/clawgym';
+import { cachedFileSystem, nodeFileSystem } from '../../core/src/language';
+import { BUILTIN_AGENTS, formatMs, type Agent } from '../../core/src/run/agents';
+import { runJob, type JobEvent, type JobSummary } from '../../core/src/run/job';
+import { loadTask } from '../../core/src/run/load';
+import type { TrialResult } from '../../core/src/run/trial';
+import type { ResolvedTask } from '../../core/src/run/types';
+import { disposeAll } from '../../core/src/sandbox/registry';
+import { selectBackend, type BackendChoice } from '../../core/src/sandbox/select';
+import { SandboxError } from '../../core/src/sandbox/types';
+import { DEFAULT_IMAGE } from '../../core/src/model/schema';
+import { formatLine, locate, sortDiagnostics, useColor } from './report';
+import type { Io } from './validate';
+import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './validate';
+
+export const EXIT_CANCELLED = 130;
+
+export interface RunOptions {
+  agent: string;
+  backend: BackendChoice;
+  image?: string;
+  concurrency: number;
+  attempts: number;
+  /** Undefined: do not write a run folder. */
+  runsDir?: string;
+  json: boolean;
+  agentTimeoutMs?: number;
+  resources?: { cpus?: number; memoryBytes?: number; pids?: number };
+  color?: boolean;
+}
+
+/** Load every task; print why the refused ones were refused. */
+function loadAll(paths: readonly string[], io: Io, color: boolean): { tasks: ResolvedTask[]; refused: number; usage?: string } {
+  const found = findTasks(paths, io.cwd, { onePerTask: true });
+  if (found.missing.length) return { tasks: [], refused: 0, usage: found.missing.map((m) => `path not found: ${m}`).join('\n') };
+  if (!found.tasks.length) return { tasks: [], refused: 0, usage: `no .clawtask files or ClawGym task directories found in ${paths.join(', ')}` };
+  const host = cachedFileSystem(nodeFileSystem, 60_000);
+  const tasks: ResolvedTask[] = [];
+  let refused = 0;
+  for (const entry of found.tasks) {
+    const r = loadTask(entry, { host });
+    if (r.task) {
+      tasks.push(r.task);
+      continue;
+    }
+    refused++;
+    io.stderr(`clawgym: cannot run ${rel(io.cwd, entry.path)}: ${r.error ?? 'invalid task'}\n`);
+    const errors = located(r.reports, io.cwd).filter((d) => d.severity === 'error');
+    for (const d of errors.slice(0, 10)) io.stderr(`  ${formatLine(d, color)}\n`);
+    if (errors.length > 10) io.stderr(`  … and ${errors.length - 10} more (run \`clawgym validate\`)\n`);
+  }
+  return { tasks, refused };
+}
+
+function located(reports: FileDiagnostics[], cwd: string) {
+  const all = locate(reports, cwd);
+  sortDiagnostics(all);
+  return all;
+}
+
+function rel(cwd: string, p: string): string {
+  const r = nodePath.relative(cwd, p);
+  return r && !r.startsWith('..') && !nodePath.isAbsolute(r) ? r : p;
+}
+
+/** Cancellation wired to SIGINT/SIGTERM for the duration of `body`. */
+async function withCancellation<T>(io: Io, body: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; signal?: NodeJS.Signals }> {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const handler = (sig: NodeJS.Signals) => {
+    if (received) {
+      io.stderr('clawgym: removing sandboxes and exiting now\n');
+      void disposeAll(5000).finally(() => process.exit(sig === 'SIGTERM' ? 143 : 130));
+      return;
+    }
+    received = sig;
+    io.stderr(`\nclawgym: cancelling (${sig}); sandboxes are being removed and finished results kept. Press Ctrl-C again to stop at once.\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  try {
+    const value = await body(controller.signal);
+    return { value, signal: received };
+  } finally {
+    process.removeListener('SIGINT', handler);
+    process.removeListener('SIGTERM', handler);
+  }
+}
+
+const CHECK = '✓';
+const CROSS = '✗';
+
+function paint(color: boolean, code: string, text: string): string {
+  return color ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+/** One trial as text: a headline and, when it did not pass, what failed. */
+export function formatTrial(r: TrialResult, color: boolean): string {
+  const reward = r.reward.toFixed(3);
+  const time = formatMs(r.timing.totalMs);
+  const checks = r.checks.length ? ` · checks ${r.checks.filter((c) => c.passed).length}/${r.checks.length}` : '';
+  const verr = r.verifierErrors ? paint(color, '33', ` · ${r.verifierErrors} verifier error${r.verifierErrors > 1 ? 's' : ''}`) : '';
+  let head: string;
+  if (r.status === 'passed') head = `${paint(color, '32', CHECK)} ${r.trialId}  reward ${reward}${checks} · ${time}`;
+  else if (r.status === 'failed') head = `${paint(color, '31', CROSS)} ${r.trialId}  reward ${reward}${checks}${verr} · ${time}`;
+  else if (r.status === 'cancelled') head = `${paint(color, '33', '-')} ${r.trialId}  cancelled`;
+  else head = `${paint(color, '31', '!')} ${r.trialId}  error in ${r.error?.phase}: ${r.error?.message}`;
+  const lines = [head];
+  if (r.agentOutcome && r.agentOutcome.status !== 'completed') lines.push(`    agent ${r.agentOutcome.status}${r.agentOutcome.error ? `: ${r.agentOutcome.error}` : ''}`);
+  if (r.status === 'failed' || r.status === 'passed') {
+    for (const c of r.checks) {
+      if (c.passed) continue;
+      const tag = c.error ? paint(color, '33', `verifier error (${c.error.kind})`) : `score ${c.score.toFixed(2)}`;
+      lines.push(`    ${CROSS} ${c.id} [${c.kind}] ${tag}: ${c.error?.message ?? c.message}`);
+    }
+  }
+  for (const note of r.verifier?.notes ?? []) lines.push(`    note: ${note}`);
+  if (r.wantedNetwork && r.status !== 'passed') lines.push('    note: the task asks for network access, and the sandbox had none');
+  return lines.join('\n') + '\n';
+}
+
+export function formatSummary(s: JobSummary): string {
+  const parts = [`${s.trials} trial${s.trials === 1 ? '' : 's'}: ${s.passed} passed, ${s.failed} failed`];
+  if (s.errors) parts.push(`${s.errors} error${s.errors === 1 ? '' : 's'}`);
+  if (s.cancelled) parts.push(`${s.cancelled} cancelled`);
+  let text = `${parts.join(', ')} · mean reward ${s.meanReward.toFixed(3)}`;
+  if (s.verifierErrors) text += ` · ${s.verifierErrors} with verifier errors`;
+  text += ` · ${formatMs(s.durationMs)} · agent ${s.agent} · ${s.backend}${s.isolation !== 'container' ? ` (${s.isolation === 'none' ? 'no isolation' : s.isolation})` : ''}`;
+  if (s.runDir) text += `\nrun folder: ${s.runDir}`;
+  return text + '\n';
+}
+
+interface Prepared {
+  tasks: ResolvedTask[];
+  refused: number;
+  backend: Awaited<ReturnType<typeof selectBackend>>['backend'];
+  image: string;
+}
+
+async function prepare(paths: readonly string[], options: RunOptions, io: Io, color: boolean): Promise<Prepared | number> {
+  const loaded = loadAll(paths, io, color);
+  if (loaded.usage) {
+    io.stderr(`clawgym: ${loaded.usage}\n`);
+    return EXIT_USAGE;
+  }
+  if (!loaded.tasks.length) {
+    io.stderr('clawgym: no task could be loaded; nothing to run\n');
+    return EXIT_PROBLEMS;
+  }
+  const image = options.image ?? io.env.CLAWGYM_IMAGE ?? DEFAULT_IMAGE;
+  const images = loaded.tasks.map((t) => t.image ?? image);
+  let selected;
+  try {
+    selected = await selectBackend(options.backend, images);
+  } catch (e) {
+    io.stderr(`clawgym: ${e instanceof SandboxError || e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT_PROBLEMS;
+  }
+  if (selected.warning) io.stderr(`clawgym: warning: ${selected.warning}\n`);
+  return { tasks: loaded.tasks, refused: loaded.refused, backend: selected.backend, image };
+}
+
+function progressPrinter(io: Io, options: RunOptions, color: boolean): (e: JobEvent) => void {
+  let done = 0;
+  let total = 0;
+  return (e) => {
+    if (options.json) {
+      // Output chunks can be large and frequent; the extension gets them, capped per event.
+      io.stdout(JSON.stringify(e.type === 'output' && e.text.length > 8192 ? { ...e, text: e.text.slice(0, 8192), truncated: true } : e) + '\n');
+      return;
+    }
+    if (e.type === 'run-start') {
+      total = e.trials;
+      io.stderr(`clawgym: ${e.trials} trial${e.trials === 1 ? '' : 's'} of ${e.tasks} task${e.tasks === 1 ? '' : 's'} · agent ${e.agent} · ${e.backend} · concurrency ${e.concurrency}\n`);
+    } else if (e.type === 'trial-end') {
+      done++;
+      io.stdout(formatTrial(e.result, color).replace(/^/, `[${done}/${total}] `));
+    }
+  };
+}
+
+/** `clawgym run`. */
+export async function runRun(paths: readonly string[], options: RunOptions, io: Io): Promise<number> {
+  const color = useColor(io.stdoutIsTTY, io.env, options.color);
+  const agent: Agent | undefined = BUILTIN_AGENTS[options.agent];
+  if (!agent) {
+    io.stderr(`clawgym: unknown agent \`${options.agent}\`; available: ${Object.keys(BUILTIN_AGENTS).join(', ')} (model-driven agents arrive with the agent runner)\n`);
+    return EXIT_USAGE;
+  }
+  const prepared = await prepare(paths, options, io, color);
+  if (typeof prepared === 'number') return prepared;
+  const { value: summary, signal } = await withCancellation(io, (sig) =>
+    runJob({
+      tasks: prepared.tasks,
+      agent,
+      backend: prepared.backend,
+      image: prepared.image,
+      concurrency: options.concurrency,
+      attempts: options.attempts,
+      runsDir: options.runsDir,
+      agentTimeoutMs: options.agentTimeoutMs,
+      resources: options.resources,
+      signal: sig,
+      onEvent: progressPrinter(io, options, color),
+      meta: { command: 'run', paths },
+    }),
+  );
+  if (!options.json) io.stderr(formatSummary(summary));
+  if (signal) return signal === 'SIGTERM' ? 143 : EXIT_CANCELLED;
+  return summary.passed === summary.trials && prepared.refused === 0 ? EXIT_OK : EXIT_PROBLEMS;
+}
+
+export interface CheckVerdict {
+  taskId: string;
+  source: string;
+  oracle?: TrialResult;
+  nop?: TrialResult;
+  ok: boolean;
+  problems: string[];
+}
+
+/** The paper's filter: the oracle scores 1 and doing nothing scores 0. */
+export function judge(taskId: string, source: string, oracle: TrialResult | undefined, nop: TrialResult | undefined): CheckVerdict {
+  const problems: string[] = [];
+  if (!oracle) problems.push('oracle did not run');
+  else if (oracle.status === 'error' || oracle.status === 'cancelled') problems.push(`oracle ${oracle.status}: ${oracle.error?.message ?? ''}`.trim());
+  else if (oracle.reward < 1 - 1e-9) problems.push(`oracle scores ${oracle.reward.toFixed(3)}, not 1${failing(oracle)}`);
+  if (!nop) problems.push('nop did not run');
+  else if (nop.status === 'error' || nop.status === 'cancelled') problems.push(`nop ${nop.status}: ${nop.error?.message ?? ''}`.trim());
+  else if (nop.reward > 1e-9) problems.push(`doing nothing scores ${nop.reward.toFixed(3)}, not 0${passing(nop)}`);
+  for (const r of [oracle, nop]) if (r && r.verifierErrors) problems.push(`${r.agent}: ${r.verifierErrors} verifier error(s)`);
+  return { taskId, source, oracle, nop, ok: problems.length === 0, problems };
+}
+
+function failing(r: TrialResult): string {
+  const ids = r.checks.filter((c) => !c.passed).map((c) => c.id);
+  return ids.length ? ` (failing: ${ids.join(', ')})` : '';
+}
+
+function passing(r: TrialResult): string {
+  const ids = r.checks.filter((c) => c.score > 0).map((c) => c.id);
+  return ids.length ? ` (already passing: ${ids.join(', ')})` : '';
+}
+
+/** `clawgym check`: oracle and nop on every task. */
+export async function runCheck(paths: readonly string[], options: RunOptions, io: Io): Promise<number> {
+  const color = useColor(io.stdoutIsTTY, io.env, options.color);
+  const prepared = await prepare(paths, options, io, color);
+  if (typeof prepared === 'number') return prepared;
+  const common = {
+    tasks: prepared.tasks,
+    backend: prepared.backend,
+    image: prepared.image,
+    concurrency: options.concurrency,
+    runsDir: options.runsDir,
+    agentTimeoutMs: options.agentTimeoutMs,
+    resources: options.resources,
+  };
+  if (!options.json) io.stderr(`clawgym: checking ${prepared.tasks.length} task${prepared.tasks.length === 1 ? '' : 's'} (oracle must score 1, nop must score 0) on ${prepared.backend.name}\n`);
+  const emit = options.json ? (e: JobEvent) => io.stdout(JSON.stringify(e) + '\n') : () => undefined;
+  const { value, signal } = await withCancellation(io, async (sig) => {
+    const oracle = await runJob({ ...common, agent: BUILTIN_AGENTS.oracle, signal: sig, onEvent: emit, meta: { command: 'check', paths } });
+    const nop = await runJob({ ...common, agent: BUILTIN_AGENTS.nop, signal: sig, onEvent: emit, meta: { command: 'check', paths } });
+    return { oracle, nop };
+  });
+  const verdicts = prepared.tasks.map((t, i) => judge(t.id, rel(io.cwd, t.source.path), value.oracle.results[i], value.nop.results[i]));
+  if (options.json) {
+    io.stdout(JSON.stringify({ type: 'check-end', verdicts: verdicts.map(({ oracle, nop, ...v }) => ({ ...v, oracleReward: oracle?.reward, nopReward: nop?.reward })) }) + '\n');
+  } else {
+    for (const v of verdicts) {
+      const mark = v.ok ? paint(color, '32', CHECK) : paint(color, '31', CROSS);
+      io.stdout(`${mark} ${v.taskId}  oracle ${v.oracle?.reward.toFixed(3) ?? '-'} · nop ${v.nop?.reward.toFixed(3) ?? '-'}  (${v.source})\n`);
+      for (const p of v.problems) io.stdout(`    ${p}\n`);
+    }
+    const bad = verdicts.filter((v) => !v.ok).length;
+    io.stderr(`${verdicts.length} task${verdicts.length === 1 ? '' : 's'} checked: ${verdicts.length - bad} ok, ${bad} rejected${prepared.refused ? `, ${prepared.refused} could not be loaded` : ''}\n`);
+    if (value.oracle.runDir) io.stderr(`run folders: ${value.oracle.runDir} (oracle), ${value.nop.runDir} (nop)\n`);
+  }
+  if (signal) return signal === 'SIGTERM' ? 143 : EXIT_CANCELLED;
+  return verdicts.every((v) => v.ok) && prepared.refused === 0 ? EXIT_OK : EXIT_PROBLEMS;
+}

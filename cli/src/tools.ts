@@ -1,0 +1,100 @@
+/**
+ * The smaller commands: `import`, `export`, `image build`, `gc`. Argv is parsed in args.ts; the
+ * work is in core.
+ */
+import * as nodePath from 'node:path';
+import Docker from 'dockerode';
+import { exportClawGym, importClawGym, type ConvertReport } from '../../core/src/clawgym/convert';
+import { DEFAULT_IMAGE } from '../../core/src/model/schema';
+import { createDockerBackend } from '../../core/src/sandbox/docker';
+import { gcSandboxes } from '../../core/src/sandbox/gc';
+import { buildImage } from '../../core/src/sandbox/image';
+import { installSignalHandlers } from '../../core/src/sandbox/registry';
+import { formatMs } from '../../core/src/run/agents';
+import { displayPath } from './report';
+import { EXIT_OK, EXIT_PROBLEMS, type Io } from './validate';
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A reachable engine, or an exit after saying why not. */
+async function engine(io: Io): Promise<Docker | undefined> {
+  const backend = createDockerBackend();
+  try {
+    await backend.ping();
+    return new Docker();
+  } catch (e) {
+    io.stderr(`clawgym: ${message(e)}\n`);
+    return undefined;
+  }
+}
+
+export async function runImageBuild(cmd: { tag?: string; method: 'auto' | 'dockerfile' | 'debootstrap'; force: boolean }, io: Io): Promise<number> {
+  const docker = await engine(io);
+  if (!docker) return EXIT_PROBLEMS;
+  const tag = cmd.tag ?? DEFAULT_IMAGE;
+  // debootstrap runs in its own process group, so Ctrl-C reaches it only through us: the build
+  // registers itself, and the handlers stop it and remove its half-made rootfs.
+  const uninstall = installSignalHandlers({ onSignal: () => io.stderr('\nclawgym: stopping the image build and cleaning up\n') });
+  try {
+    const r = await buildImage(docker, { tag, method: cmd.method, force: cmd.force, onLog: (line: string) => io.stderr(`  ${line.replace(/\n$/, '')}\n`) });
+    if (!r.built) io.stderr(`clawgym: ${r.reason ?? `${tag} already exists`}\n`);
+    else io.stderr(`clawgym: built ${tag} with ${r.method}${r.cached ? ' (from the cached rootfs)' : ''} in ${formatMs(r.durationMs)}${r.reason ? `; ${r.reason}` : ''}\n`);
+    return EXIT_OK;
+  } catch (e) {
+    io.stderr(`clawgym: could not build ${tag}: ${message(e)}\n`);
+    return EXIT_PROBLEMS;
+  } finally {
+    uninstall();
+  }
+}
+
+export async function runGc(cmd: { all: boolean; dryRun: boolean }, io: Io): Promise<number> {
+  const docker = await engine(io);
+  if (!docker) return EXIT_PROBLEMS;
+  try {
+    const r = await gcSandboxes(docker, { all: cmd.all, dryRun: cmd.dryRun });
+    for (const item of r.removed) io.stdout(`${cmd.dryRun ? 'would remove' : 'removed'} ${item.name} (run ${item.run}, trial ${item.trial}, ${item.reason})\n`);
+    io.stderr(`clawgym: ${r.removed.length} sandbox${r.removed.length === 1 ? '' : 'es'} ${cmd.dryRun ? 'to remove' : 'removed'}, ${r.kept.length} kept (live runs or other hosts${cmd.all ? '' : '; --all removes them too'})\n`);
+    return EXIT_OK;
+  } catch (e) {
+    io.stderr(`clawgym: gc failed: ${message(e)}\n`);
+    return EXIT_PROBLEMS;
+  }
+}
+
+export async function runImport(paths: readonly string[], out: string, overwrite: boolean, io: Io): Promise<number> {
+  try {
+    const report = importClawGym(paths.map((p) => resolve(io.cwd, p)), resolve(io.cwd, out), { overwrite });
+    return printConversion('imported', report, io);
+  } catch (e) {
+    io.stderr(`clawgym: import failed: ${message(e)}\n`);
+    return EXIT_PROBLEMS;
+  }
+}
+
+export async function runExport(paths: readonly string[], out: string, overwrite: boolean, io: Io): Promise<number> {
+  try {
+    const report = exportClawGym(paths.map((p) => resolve(io.cwd, p)), resolve(io.cwd, out), { overwrite });
+    return printConversion('exported', report, io);
+  } catch (e) {
+    io.stderr(`clawgym: export failed: ${message(e)}\n`);
+    return EXIT_PROBLEMS;
+  }
+}
+
+function resolve(cwd: string, p: string): string {
+  return nodePath.resolve(cwd, p);
+}
+
+function printConversion(verb: string, report: ConvertReport, io: Io): number {
+  for (const w of report.converted) {
+    io.stdout(`${verb} ${w.id} -> ${displayPath(w.file ?? w.dir, io.cwd)}\n`);
+    for (const warning of w.warnings) io.stderr(`  warning: ${warning}\n`);
+  }
+  for (const f of report.failed) io.stderr(`clawgym: ${displayPath(f.source, io.cwd)}: ${f.error}\n`);
+  const n = report.converted.length;
+  io.stderr(`clawgym: ${n} task${n === 1 ? '' : 's'} ${verb}${report.failed.length ? `, ${report.failed.length} failed` : ''}\n`);
+  return report.failed.length ? EXIT_PROBLEMS : EXIT_OK;
+}
