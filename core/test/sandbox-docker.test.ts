@@ -331,6 +331,50 @@ describe('docker backend', needsDocker(), () => {
     });
   });
 
+  for (const initialCopy of ['stdin', 'archive'] as const) {
+    test(`files given to create arrive byte for byte (initialCopy: ${initialCopy}); system dirs keep their modes`, async (t) => {
+      assertDocker(t);
+      const b = createDockerBackend({ initialCopy });
+      const sb = await b.create(spec({ trialId: `files-${initialCopy}` }), [...trickyFiles, file(`${WORKDIR}/in-workdir.txt`, 'w')]);
+      try {
+        assertTrickyRoundTrip((await sb.copyOut('/w')).entries);
+        const r = await sb.exec(['stat', '-c', '%a %U %n', '/tmp', '/root', '/w/secret', `${WORKDIR}/in-workdir.txt`]);
+        assert.equal(r.stdout, `1777 root /tmp\n700 root /root\n600 root /w/secret\n644 root ${WORKDIR}/in-workdir.txt\n`);
+        // The keep-alive runs under docker-init either way.
+        const init = await sb.exec(['cat', '/proc/1/cmdline']);
+        assert.match(init.stdout.replace(/\0/g, ' '), /docker-init -- /);
+      } finally {
+        await sb.dispose();
+      }
+    });
+  }
+
+  test('an image without tar falls back to putArchive for the files', async (t) => {
+    assertDocker(t);
+    const docker = backend().docker;
+    const repo = 'clawgym-test-notar';
+    const c = await docker.createContainer({ Image: TEST_IMAGE, Entrypoint: ['rm'], Cmd: ['/usr/bin/tar'], Labels: { [LABEL_RUN]: RUN } });
+    try {
+      await c.start();
+      await c.wait();
+      await c.commit({ repo, tag: RUN });
+    } finally {
+      await c.remove({ force: true });
+    }
+    const image = `${repo}:${RUN}`;
+    try {
+      const b = createDockerBackend({ initialCopy: 'stdin' });
+      const sb = await b.create(spec({ image, trialId: 'notar' }), [file(`${WORKDIR}/a.txt`, 'fallback')]);
+      try {
+        assert.equal((await sb.exec('cat a.txt; command -v tar || echo no tar')).stdout, 'fallbackno tar\n');
+      } finally {
+        await sb.dispose();
+      }
+    } finally {
+      await docker.getImage(image).remove({ force: true });
+    }
+  });
+
   test('labels, unique names, limits, security options, no network', async (t) => {
     assertDocker(t);
     const s = spec({ trialId: 'trial/with:odd chars', resources: { cpus: 0.5, memoryBytes: 256 * 1024 * 1024, pids: 99 } });

@@ -1,12 +1,12 @@
 /**
  * The Docker sandbox backend, on dockerode. One container per sandbox: created with the files
- * already in place (one putArchive before start), kept alive by `sleep infinity` under Docker's
+ * already in place (fed to its first process's stdin, see `initialCopy`), kept alive by `sleep infinity` under Docker's
  * init (which reaps orphans, so killed process trees do not fill the pids limit with zombies),
  * commands run with `exec`, removed with `remove({ force: true })`.
  *
  * The engine is wherever dockerode's default points: `DOCKER_HOST` (unix://, tcp://, ssh://) or the
- * local socket. Round trips are kept to the minimum: create = createContainer + putArchive +
- * start (a missing image is learnt from createContainer's 404, not from a separate inspect);
+ * local socket. Round trips are kept to the minimum: create = createContainer + attach + start
+ * (a missing image is learnt from createContainer's 404, not from a separate inspect);
  * exec = exec create + start + inspect (for the exit code).
  */
 import { randomBytes } from 'node:crypto';
@@ -77,6 +77,14 @@ exit 1`;
 export interface DockerBackendOptions {
   /** The client to use; default `new Docker()`, which follows DOCKER_HOST. */
   docker?: Docker;
+  /**
+   * How `create` puts the files in. `stdin` (default): the container's first process reads the
+   * tar on its stdin (attached before start), extracts it with the image's `tar`, then becomes
+   * the keep-alive; this spares the engine's putArchive, which re-executes the daemon binary in a
+   * chroot for every copy (the costliest step of a create here). `archive`: putArchive before
+   * start. `stdin` falls back to `archive` by itself for an image without `sh` or `tar`.
+   */
+  initialCopy?: 'stdin' | 'archive';
 }
 
 export interface DockerSandbox extends Sandbox {
@@ -517,9 +525,14 @@ class DockerBackendImpl implements DockerBackend {
   private version: string | undefined;
   /** Docker's init (tini); turned off if this engine has none. */
   private useInit = true;
+  private initialCopy: 'stdin' | 'archive';
 
-  constructor(readonly docker: Docker) {
+  constructor(
+    readonly docker: Docker,
+    options: DockerBackendOptions,
+  ) {
     this.endpoint = endpointOf(docker);
+    this.initialCopy = options.initialCopy ?? 'stdin';
   }
 
   describe(): string {
@@ -561,16 +574,33 @@ class DockerBackendImpl implements DockerBackend {
     sandboxPathSegments(spec.workdir, 'workdir');
     // Pack first: a bad path fails before anything exists on the engine.
     const archive = files.length > 0 ? await packFiles(files) : undefined;
-    try {
-      return await this.createOnce(spec, archive, signal);
-    } catch (e) {
-      if (!(e instanceof InitMissing)) throw e;
-      this.useInit = false;
-      return this.createOnce(spec, archive, signal);
+    let copy = this.initialCopy;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.createOnce(spec, archive, copy, signal);
+      } catch (e) {
+        if (attempt >= 2) throw e;
+        if (e instanceof InitMissing) {
+          this.useInit = false;
+        } else if (e instanceof StdinCopyFailed) {
+          // The image cannot extract a tar itself (or the extraction failed): let the engine do
+          // it, which also reports a real error (disk full...) in the engine's words.
+          if (e.toolMissing) this.initialCopy = 'archive';
+          copy = 'archive';
+        } else {
+          throw e;
+        }
+      }
     }
   }
 
-  private async createOnce(spec: SandboxSpec, archive: Buffer | undefined, signal: AbortSignal | undefined): Promise<DockerSandbox> {
+  private async createOnce(
+    spec: SandboxSpec,
+    archive: Buffer | undefined,
+    copyMode: 'stdin' | 'archive',
+    signal: AbortSignal | undefined,
+  ): Promise<DockerSandbox> {
+    const viaStdin = archive !== undefined && copyMode === 'stdin';
     const name = containerName(spec.runId, spec.trialId);
     const what = `create ${name}`;
     const resources = spec.resources ?? {};
@@ -592,8 +622,13 @@ class DockerBackendImpl implements DockerBackend {
         name,
         Image: spec.image,
         // The image's own entrypoint (if any) must not run: the sandbox only needs to stay up.
-        Entrypoint: ['sleep'],
-        Cmd: ['infinity'],
+        Entrypoint: viaStdin ? ['/bin/sh', '-c'] : ['sleep'],
+        Cmd: viaStdin ? [STDIN_COPY_SCRIPT] : ['infinity'],
+        OpenStdin: viaStdin,
+        StdinOnce: viaStdin,
+        AttachStdin: viaStdin,
+        AttachStdout: viaStdin,
+        AttachStderr: viaStdin,
         WorkingDir: spec.workdir,
         Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
         Labels: {
@@ -622,23 +657,94 @@ class DockerBackendImpl implements DockerBackend {
     }
     const sandbox = new DockerSandboxImpl(container, name, spec, this.endpoint);
     registerSandbox(sandbox);
+    let attached: NodeJS.ReadWriteStream | undefined;
     try {
-      if (archive) await container.putArchive(archive, { path: '/', abortSignal: signal });
+      let ready: Promise<void> | undefined;
+      if (viaStdin) {
+        attached = (await container.attach({
+          stream: true,
+          stdin: true,
+          stdout: true,
+          stderr: true,
+          hijack: true,
+          abortSignal: signal,
+        })) as NodeJS.ReadWriteStream;
+        ready = waitForReady(attached, what, signal);
+        // Awaited after start; until then a rejection (start failed, stream closed) is not unhandled.
+        ready.catch(() => undefined);
+        // Ending our side closes the process's stdin (StdinOnce): tar sees the end.
+        attached.end(archive);
+      } else if (archive) {
+        await container.putArchive(archive, { path: '/', abortSignal: signal });
+      }
       if (signal?.aborted) throw cancelled(what);
       await container.start({ abortSignal: signal } as unknown as Docker.ContainerStartOptions);
+      await ready;
       if (signal?.aborted) throw cancelled(what);
     } catch (e) {
       await sandbox.dispose();
       if (this.useInit && /docker-init/i.test((e as Error).message ?? '')) throw new InitMissing();
       throw mapError(e, this.endpoint, what);
+    } finally {
+      (attached as unknown as { destroy?: () => void } | undefined)?.destroy?.();
     }
     return sandbox;
   }
 }
 
+const READY = 'clawgym-ready';
+/** The first process of a sandbox created with files: extract stdin at `/`, then stay up. */
+const STDIN_COPY_SCRIPT = `tar -x -f - -C / && echo ${READY} && exec sleep infinity`;
+/** How long a create waits for the files to be extracted. */
+const READY_TIMEOUT_MS = 120_000;
+
+/** Resolves when the first process says the files are in; rejects with its stderr if it ends first. */
+function waitForReady(stream: NodeJS.ReadWriteStream, what: string, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    let done = false;
+    const finish = (error?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onAbort = (): void => finish(cancelled(what));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(
+      () => finish(new SandboxError('backend', `${what}: the files were not in place after ${READY_TIMEOUT_MS / 1000} s`)),
+      READY_TIMEOUT_MS,
+    );
+    const demux = new Demuxer((type, data) => {
+      if (type === 2) stderr = (stderr + data.toString('utf8')).slice(-4000);
+      else {
+        stdout = (stdout + data.toString('utf8')).slice(-100);
+        if (stdout.includes(READY)) finish();
+      }
+    });
+    stream.on('data', (chunk: Buffer) => demux.push(chunk));
+    const ended = (): void => finish(new StdinCopyFailed(`${what}: copying the files in failed: ${stderr.trim() || 'the extracting process ended'}`));
+    stream.on('end', ended);
+    stream.on('close', ended);
+    stream.on('error', (e: Error) => finish(e));
+  });
+}
+
 /** The engine has no docker-init: retry without `Init`. */
 class InitMissing extends Error {}
 
+/** The image could not extract the files from stdin: retry with putArchive. */
+class StdinCopyFailed extends SandboxError {
+  readonly toolMissing: boolean;
+  constructor(message: string) {
+    super('backend', message);
+    this.toolMissing = /not found|no such file/i.test(message);
+  }
+}
+
 export function createDockerBackend(options: DockerBackendOptions = {}): DockerBackend {
-  return new DockerBackendImpl(options.docker ?? new Docker());
+  return new DockerBackendImpl(options.docker ?? new Docker(), options);
 }
