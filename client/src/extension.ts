@@ -1,7 +1,7 @@
 /**
  * The VS Code extension: the only code that imports `vscode`. It is deliberately thin: it starts the
  * language server (dist/server.js) and registers commands; every language feature lives in core/,
- * served by server/.
+ * served by server/, and running tasks goes through the bundled CLI as a child process (runner.ts).
  *
  * Habits taken from rust-analyzer's client: commands are registered before anything can fail, so
  * they always exist (and say why they cannot run); failures are loud, with a "Show Logs" action on
@@ -14,6 +14,7 @@ import { LanguageClient, State, TransportKind, type LanguageClientOptions, type 
 // Type-only imports: checked against the single sources in core/, erased from the bundle.
 import type { SettingKey } from '../../core/src/settings';
 import type { COMMANDS } from '../../core/src/language/types';
+import { TaskRunner } from './runner';
 
 const LANGUAGE_ID = 'clawtask';
 const SERVER_PATH_SETTING: SettingKey = 'clawgym.server.path';
@@ -24,6 +25,7 @@ const RUN_CHECK: TaskCommand = 'clawgym.runCheck';
 
 let client: LanguageClient | undefined;
 let log: vscode.LogOutputChannel;
+let runner: TaskRunner | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   log = vscode.window.createOutputChannel('ClawGym', { log: true });
@@ -45,7 +47,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 }
 
 export async function deactivate(): Promise<void> {
-  await stopServer();
+  // Runs first: their CLIs get SIGINT and time to remove their sandboxes.
+  const r = runner;
+  runner = undefined;
+  await Promise.all([r?.dispose(), stopServer()]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -58,30 +63,37 @@ function registerCommands(context: vscode.ExtensionContext): void {
   register('clawgym.restartServer', () => restartServer(context));
   register('clawgym.showLogs', () => log.show(true));
 
-  // CodeLens targets. Running and validating need the sandbox engine, which is not part of this
-  // release: say so plainly rather than pretend to run anything.
-  register(RUN_TASK, (uri?: unknown) => notYetAvailable('Running a task', RUN_TASK, [uri]));
-  register(VALIDATE_TASK, (uri?: unknown) =>
-    notYetAvailable('Validating a task by running it (oracle solution and no-op agent)', VALIDATE_TASK, [uri]),
-  );
-  register(RUN_CHECK, (uri?: unknown, checkId?: unknown) => notYetAvailable('Running a check', RUN_CHECK, [uri, checkId]));
-}
-
-async function notYetAvailable(what: string, command: string, args: unknown[]): Promise<void> {
-  const target = args.map(describeArg).filter(Boolean).join(', ') || describeArg(vscode.window.activeTextEditor?.document.uri);
-  log.warn(`${command}(${target}): not run. ${what} arrives with the sandbox engine in a later release.`);
-  log.show(true);
-  const choice = await vscode.window.showInformationMessage(
-    `ClawGym: ${what} is not available yet; it arrives with the sandbox engine. Nothing was run. The editor already checks the file as you type.`,
-    'Show Logs',
-  );
-  if (choice === 'Show Logs') log.show();
-}
-
-function describeArg(arg: unknown): string {
-  if (arg === undefined || arg === null) return '';
-  if (arg instanceof vscode.Uri) return arg.toString();
-  return typeof arg === 'string' ? arg : JSON.stringify(arg);
+  // CodeLens targets (arguments: the document URI as a string, then a check id) and palette
+  // commands (no arguments: the active editor). They run the bundled CLI; a runner that failed to
+  // come up leaves commands that say so.
+  let r: TaskRunner | undefined;
+  let why = '';
+  try {
+    r = runner = new TaskRunner(context, log);
+  } catch (e) {
+    why = e instanceof Error ? e.message : String(e);
+    log.error(`the task runner could not start: ${why}`);
+  }
+  const guarded =
+    (command: string, run: (r: TaskRunner, ...args: unknown[]) => Promise<void>) =>
+    async (...args: unknown[]): Promise<void> => {
+      if (!r) {
+        const choice = await vscode.window.showErrorMessage(`ClawGym: ${command} cannot run: the task runner failed to start (${why}).`, 'Show Logs');
+        if (choice === 'Show Logs') log.show();
+        return;
+      }
+      try {
+        await run(r, ...args);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        log.error(`${command}: ${e instanceof Error && e.stack ? e.stack : message}`);
+        const choice = await vscode.window.showErrorMessage(`ClawGym: ${command} failed: ${message}`, 'Show Logs');
+        if (choice === 'Show Logs') log.show();
+      }
+    };
+  register(RUN_TASK, guarded(RUN_TASK, (r, uri) => r.runTask(uri)));
+  register(VALIDATE_TASK, guarded(VALIDATE_TASK, (r, uri) => r.validateTask(uri)));
+  register(RUN_CHECK, guarded(RUN_CHECK, (r, uri, checkId) => r.runCheck(uri, checkId)));
 }
 
 // ---------------------------------------------------------------------------------------------

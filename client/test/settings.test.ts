@@ -28,6 +28,8 @@ test('the settings the issue asks for, each with a default and a description', (
   assert.deepEqual(Object.keys(props).sort(), [
     'clawgym.diagnostics.enable',
     'clawgym.diagnostics.untouchedChecks',
+    'clawgym.run.backend',
+    'clawgym.run.runsDirectory',
     'clawgym.sandbox.image',
     'clawgym.server.path',
     'clawgym.trace.server',
@@ -44,6 +46,8 @@ test('resolveSettings reads nested, dotted and full keys, and falls back on bad 
     'clawgym.diagnostics.enable': true,
     'clawgym.diagnostics.untouchedChecks': true,
     'clawgym.sandbox.image': 'clawgym/sandbox:latest',
+    'clawgym.run.backend': 'auto',
+    'clawgym.run.runsDirectory': 'runs',
   });
   const nested = resolveSettings({ diagnostics: { enable: false }, trace: { server: 'verbose' } });
   assert.equal(nested['clawgym.diagnostics.enable'], false);

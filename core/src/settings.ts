@@ -50,6 +50,22 @@ export const SETTINGS = {
     description: 'The Docker image a task runs in when it does not name one in `workspace.image`.',
     scope: 'machine-overridable',
   },
+  'clawgym.run.backend': {
+    schema: z.enum(['auto', 'docker', 'local']).default('auto'),
+    description: 'Where the editor\'s Run, Validate and Verify commands run a task\'s sandbox (the CLI\'s `--backend`).',
+    scope: 'machine-overridable',
+    enumDescriptions: [
+      'Docker when the engine and the image are there, else a temporary directory (weaker isolation, with a warning).',
+      'Docker only: fail when the engine or the image is missing.',
+      'A temporary directory, isolated with bubblewrap when it is installed. Weaker than a container.',
+    ],
+  },
+  'clawgym.run.runsDirectory': {
+    schema: z.string().default('runs'),
+    description:
+      'Where run folders (results, verifier reports, workspace diff, logs) are written. A relative path is relative to the task\'s workspace folder (or to the task\'s own folder outside a workspace).',
+    scope: 'resource',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
