@@ -41,12 +41,12 @@ export async function texts(loc: Locator): Promise<string[]> {
   return (await loc.allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
 }
 
-/** aria-labels of all elements matching a locator. */
+/**
+ * aria-labels of all elements matching a locator, read in one go: a list that re-renders between
+ * counting and reading (a quick pick replacing the palette) must not leave a read waiting.
+ */
 export async function ariaLabels(loc: Locator): Promise<string[]> {
-  const n = await loc.count();
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push((await loc.nth(i).getAttribute('aria-label')) ?? '');
-  return out;
+  return loc.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
 }
 
 export async function waitForWorkbench(page: Page, deadlineMs = 30_000): Promise<void> {
@@ -166,4 +166,40 @@ export async function hoverAtCursor(page: Page, text: string): Promise<string[]>
     },
     (hs) => hs.some((h) => h.includes(text)),
   );
+}
+
+/**
+ * Runs a command from the palette that then asks with a quick pick, and picks the row whose label
+ * starts with `pick` (runCommand waits for the palette to close, which a follow-up pick never does).
+ * Returns the pick's rows as they were offered.
+ */
+export async function runCommandAndPick(page: Page, title: string, pick: string): Promise<string[]> {
+  await quickInput(page, 'F1', title);
+  const rows = await poll(`the command "${title}" in the palette`, () => quickInputRows(page), (r) => r.some((l) => l.startsWith(title)));
+  await page.locator('.quick-input-widget .monaco-list-row').nth(rows.findIndex((l) => l.startsWith(title))).click();
+  // The same widget comes back with the command's own items.
+  const offered = await poll(`a quick pick offering "${pick}"`, () => quickInputRows(page), (r) => r.some((l) => l.startsWith(pick)) && !r.some((l) => l.startsWith(title)));
+  await page.locator('.quick-input-widget .monaco-list-row').nth(offered.findIndex((l) => l.startsWith(pick))).click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: STATE_DEADLINE_MS });
+  return offered;
+}
+
+/**
+ * The notification toasts on screen as `message [button | button]` (the toast's whole text would
+ * also hold its list's inline <style>).
+ */
+export async function notificationTexts(page: Page): Promise<string[]> {
+  return page.locator('.notification-toast').evaluateAll((toasts) =>
+    toasts.map((t) => {
+      const text = (sel: string): string[] => [...t.querySelectorAll(sel)].map((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim()).filter(Boolean);
+      return `${text('.notification-list-item-message').join(' ')} [${text('.notification-list-item-buttons-container .monaco-button').join(' | ')}]`;
+    }),
+  );
+}
+
+/** Opens the Problems panel unless it is open already (Ctrl+Shift+M toggles it). */
+export async function showProblems(page: Page): Promise<void> {
+  const panel = page.locator('.markers-panel');
+  if (!(await panel.isVisible().catch(() => false))) await page.keyboard.press('Control+Shift+M');
+  await panel.waitFor({ state: 'visible', timeout: STATE_DEADLINE_MS });
 }

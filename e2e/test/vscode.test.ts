@@ -1,7 +1,9 @@
 /**
  * The end-to-end tier: the built extension in a real VS Code (code-server, driven through Debian's
  * Chromium by playwright-core). Proves that a `.clawtask` file activates the extension, the language
- * server starts, and diagnostics, completion, hover and the contributed commands reach the editor.
+ * server starts, and diagnostics, completion, hover and the contributed commands reach the editor;
+ * with Docker, that Run Task runs a task through the bundled CLI on the real engine (reward in a
+ * notification, failed checks as diagnostics on their lines, Cancel leaves no sandbox).
  *
  * Needs:
  *  - scripts/e2e-setup.sh (Node 24 + code-server + Chromium, cached outside the repo). Without it the
@@ -14,7 +16,7 @@
  * CLAWGYM_E2E_SCREENSHOTS=all also saves one at the key moment of each passing step.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -31,15 +33,19 @@ import {
   type E2eEnv,
   type Instance,
 } from '../src/env';
+import { containersOfRun, needsDocker } from '../src/docker';
 import {
   STATE_DEADLINE_MS,
   goTo,
   hoverAtCursor,
+  notificationTexts,
   openFile,
   paletteEntries,
   poll,
   problems,
   runCommand,
+  runCommandAndPick,
+  showProblems,
   statusBarLanguage,
   texts,
   waitForWorkbench,
@@ -56,6 +62,31 @@ const CHROMIUM_ARGS = [
 ];
 const SCREENSHOTS = join(ARTIFACTS_DIR, 'screenshots');
 const WORKSPACE_FIXTURES = join(REPO_ROOT, 'e2e', 'workspace');
+
+/** A task the run steps write into the temporary workspace: nop scores 0, the oracle 1. */
+const GREET_TASK = `version: 1
+id: greet-file
+title: Write a greeting
+intent: |
+  Write "hello" on the first line of out/greeting.txt.
+workspace:
+  files:
+    notes.txt: |
+      nothing to see here
+verifier:
+  checks:
+    - id: greeting-exists
+      file_exists: out/greeting.txt
+    - id: greeting-says-hello
+      file_matches: { path: out/greeting.txt, pattern: '^hello' }
+solution:
+  script: |
+    mkdir -p out && echo hello > out/greeting.txt
+`;
+/** Its agent works for two minutes: there is time to press Cancel. */
+const SLOW_TASK = GREET_TASK.replace('id: greet-file', 'id: greet-slowly').replace('mkdir -p out && echo hello > out/greeting.txt', 'sleep 120');
+/** A Docker run: CLI start, sandbox, verifier, removal (about 3 s here; slow CI machines need more). */
+const RUN_DEADLINE_MS = 90_000;
 
 /** 1-based line of the first line of `text` that matches `re`. */
 function lineOf(text: string, re: RegExp): number {
@@ -99,7 +130,7 @@ if (typeof env === 'string') {
 }
 
 function describeE2e(e2e: E2eEnv): void {
-  describe('e2e: extension in a real VS Code (code-server)', { timeout: 120_000 }, () => {
+  describe('e2e: extension in a real VS Code (code-server)', { timeout: 300_000 }, () => {
     const manifest = readManifest();
     const broken = readFileSync(join(WORKSPACE_FIXTURES, 'broken.clawtask'), 'utf8');
     let instance: Instance | undefined;
@@ -145,6 +176,12 @@ function describeE2e(e2e: E2eEnv): void {
 
     before(async () => {
       instance = await startCodeServer(e2e, manifest);
+      // Before the workbench loads, so the explorer lists them from the start. Runs must use the
+      // engine: with `auto`, a missing engine would quietly become the weaker local backend.
+      writeFileSync(join(instance.workspace, 'greet.clawtask'), GREET_TASK);
+      writeFileSync(join(instance.workspace, 'slow.clawtask'), SLOW_TASK);
+      mkdirSync(join(instance.workspace, '.vscode'), { recursive: true });
+      writeFileSync(join(instance.workspace, '.vscode', 'settings.json'), JSON.stringify({ 'clawgym.run.backend': 'docker' }, null, 2));
       browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
       page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       await page.goto(instance.url);
@@ -327,6 +364,140 @@ function describeE2e(e2e: E2eEnv): void {
         await page.keyboard.press('Escape');
         const errors = (await texts(page.locator('.notification-toast'))).filter((n) => /error|fail|crash/i.test(n));
         assert.deepEqual(errors, [], 'error notifications after the restart');
+      });
+    });
+
+    const runTask = manifest.commands.get('clawgym.runTask') ?? 'ClawGym: Run Task';
+
+    test("(i) Run Task with nop on the real engine: reward 0, a diagnostic on each failed check's id line", needsDocker(), async (t) => {
+      await step(t, async (snap) => {
+        await openFile(page, 'greet.clawtask');
+        const offered = await runCommandAndPick(page, runTask, 'nop');
+        t.diagnostic(`agents offered: ${offered.join(' | ')}`);
+        assert.ok(offered.some((r) => r.startsWith('oracle')), 'oracle is offered too');
+        const toast = await poll(
+          'the final notification of the nop run',
+          () => notificationTexts(page),
+          (ns) => ns.some((n) => n.includes('greet-file failed with nop')),
+          RUN_DEADLINE_MS,
+        );
+        const final = toast.find((n) => n.includes('greet-file failed with nop'))!;
+        t.diagnostic(`notification: ${final}`);
+        assert.equal(final, 'ClawGym: greet-file failed with nop: reward 0.000 (checks 0/2; failed: greeting-exists, greeting-says-hello) [Open Run Folder | Show Output]');
+
+        await showProblems(page);
+        const found = await poll(
+          'clawgym-run diagnostics on both checks',
+          () => problems(page),
+          (ps) => ps.filter((p) => /clawgym-run/.test(p.text)).length >= 2,
+        );
+        await snap();
+        for (const id of ['greeting-exists', 'greeting-says-hello']) {
+          const p = found.find((x) => x.text.includes(`${id} failed (nop`));
+          assert.ok(p, `no diagnostic for ${id}: ${found.map((x) => x.text).join(' | ')}`);
+          const line = lineOf(GREET_TASK, new RegExp(`- id: ${id}$`));
+          assert.equal(p.line, line, `${id} on its id line: ${p.text}`);
+          assert.equal(p.column, GREET_TASK.split('\n')[line - 1].indexOf('id:') + 1);
+        }
+        assert.match(found.find((x) => x.text.includes('greeting-exists'))!.text, /out\/greeting\.txt does not exist/);
+      });
+    });
+
+    test("(j) Run Task with the oracle: reward 1, and the previous run's diagnostics are gone", needsDocker(), async (t) => {
+      await step(t, async (snap) => {
+        const offered = await runCommandAndPick(page, runTask, 'oracle');
+        // The last choice (nop) comes first.
+        assert.ok(offered[0]?.startsWith('nop'), `last agent first: ${offered.join(' | ')}`);
+        const toast = await poll(
+          'the final notification of the oracle run',
+          () => notificationTexts(page),
+          (ns) => ns.some((n) => n.includes('greet-file passed with oracle')),
+          RUN_DEADLINE_MS,
+        );
+        t.diagnostic(`notification: ${toast.find((n) => n.includes('passed with oracle'))}`);
+        assert.ok(toast.some((n) => /greet-file passed with oracle: reward 1\.000 \(checks 2\/2\)/.test(n)));
+        await showProblems(page);
+        await poll('no clawgym-run diagnostics left', () => problems(page), (ps) => !ps.some((p) => /clawgym-run/.test(p.text)));
+        // "Open Run Folder" reveals the trial's folder (runs/<run id>/trials/greet-file) in the explorer.
+        await page
+          .locator('.notification-toast', { hasText: 'greet-file passed with oracle' })
+          .locator('.monaco-button', { hasText: 'Open Run Folder' })
+          .first()
+          .click();
+        const rows = await poll(
+          "the trial's folder revealed in the explorer",
+          () => texts(page.locator('.explorer-folders-view .monaco-list-row')),
+          // The explorer compacts single-child folders: `trials/greet-file` is one row.
+          (rs) => rs.some((r) => /(^|\/)trials\/greet-file$/.test(r)),
+        );
+        t.diagnostic(`explorer: ${rows.join(' | ')}`);
+        await snap();
+      });
+    });
+
+    test('(k) Cancel on the progress notification stops the run; the CLI leaves no sandbox behind', needsDocker(), async (t) => {
+      await step(t, async (snap) => {
+        await openFile(page, 'slow.clawtask');
+        await runCommandAndPick(page, runTask, 'oracle');
+        const progress = page.locator('.notification-toast', { hasText: 'Running slow.clawtask with oracle' });
+        await poll(
+          'the progress notification to show the agent at work',
+          async () => texts(progress),
+          (ts) => ts.some((x) => x.includes('the agent is working')),
+          RUN_DEADLINE_MS,
+        );
+        await snap();
+        const cancelledAt = Date.now();
+        await progress.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+        await poll(
+          'the cancelled notification',
+          () => notificationTexts(page),
+          (ns) => ns.some((n) => n.includes('greet-slowly: the run was cancelled')),
+          RUN_DEADLINE_MS,
+        );
+        t.diagnostic(`cancelled in ${Date.now() - cancelledAt} ms`);
+        // The run folder names the run; its sandbox must be gone from the engine.
+        const runsDir = join(instance!.workspace, 'runs');
+        const runIds = readdirSync(runsDir).filter((id) => existsSync(join(runsDir, id, 'trials', 'greet-slowly')));
+        assert.equal(runIds.length, 1, `one run of greet-slowly in ${runsDir}: ${runIds.join(', ')}`);
+        const result = JSON.parse(readFileSync(join(runsDir, runIds[0], 'trials', 'greet-slowly', 'result.json'), 'utf8')) as { status: string };
+        assert.equal(result.status, 'cancelled');
+        assert.deepEqual(containersOfRun(runIds[0]), [], 'sandbox containers left by the cancelled run');
+      });
+    });
+
+    test('(l) Validate Task from the palette: oracle 1, nop 0, OK', needsDocker(), async (t) => {
+      await step(t, async () => {
+        await openFile(page, 'greet.clawtask');
+        await runCommand(page, manifest.commands.get('clawgym.validateTask') ?? 'ClawGym: Validate Task');
+        const toast = await poll(
+          'the validation verdict',
+          () => notificationTexts(page),
+          (ns) => ns.some((n) => n.includes('greet-file: oracle')),
+          RUN_DEADLINE_MS,
+        );
+        const verdict = toast.find((n) => n.includes('greet-file: oracle'))!;
+        t.diagnostic(`notification: ${verdict}`);
+        assert.equal(verdict, 'ClawGym: greet-file: oracle 1.000, nop 0.000: OK [Open Run Folder | Show Output]');
+      });
+    });
+
+    test('(m) the Verify CodeLens on a check runs the oracle and reports that check', needsDocker(), async (t) => {
+      await step(t, async (snap) => {
+        // The lens passes the document URI as a string and the check id: the server's arguments.
+        const lens = page.locator('.codelens-decoration a', { hasText: 'Verify greeting-says-hello' });
+        await lens.first().waitFor({ state: 'visible', timeout: STATE_DEADLINE_MS });
+        await lens.first().click();
+        const toast = await poll(
+          "the check's result",
+          () => notificationTexts(page),
+          (ns) => ns.some((n) => n.includes('check greeting-says-hello')),
+          RUN_DEADLINE_MS,
+        );
+        await snap();
+        const result = toast.find((n) => n.includes('check greeting-says-hello'))!;
+        t.diagnostic(`notification: ${result}`);
+        assert.match(result, /^ClawGym: check greeting-says-hello passed with oracle \(score 1\.00\)/);
       });
     });
   });
