@@ -8,10 +8,11 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { createDockerBackend, DEFAULT_PIDS_LIMIT, DROPPED_CAPS, LABEL_CREATED, LABEL_OWNER, LABEL_RUN, LABEL_TRIAL, type DockerBackend } from '../src/sandbox/docker';
@@ -93,17 +94,44 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** A backend built while DOCKER_HOST has the given value (dockerode reads it at construction). */
-function backendWithDockerHost(value: string): DockerBackend {
-  const saved = process.env.DOCKER_HOST;
-  process.env.DOCKER_HOST = value;
+/** A backend built while DOCKER_HOST (and `extra`) have the given values (dockerode reads them at construction). */
+function backendWithDockerHost(value: string, extra: Record<string, string> = {}): DockerBackend {
+  const vars = { DOCKER_HOST: value, ...extra };
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
   try {
     return createDockerBackend();
   } finally {
-    if (saved === undefined) delete process.env.DOCKER_HOST;
-    else process.env.DOCKER_HOST = saved;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 }
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const canConnect = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+
+const SSHD = '/usr/sbin/sshd';
+const sshSkip = !existsSync(SSHD)
+  ? `needs ${SSHD} (apt-get install openssh-server) to serve ssh://`
+  : process.getuid?.() !== 0
+    ? 'needs root to run a private sshd'
+    : undefined;
 
 describe('docker backend', needsDocker(), () => {
   after(async () => {
@@ -535,6 +563,57 @@ describe('docker backend', needsDocker(), () => {
       assert.ok(connections > 0);
     } finally {
       relay.close();
+    }
+  });
+
+  test('DOCKER_HOST=ssh://root@127.0.0.1:PORT reaches an engine over ssh (a private sshd and ssh-agent)', { skip: sshSkip }, async (t) => {
+    assertDocker(t);
+    const dir = mkdtempSync(join(tmpdir(), 'clawgym-ssh-'));
+    const children: ReturnType<typeof spawn>[] = [];
+    try {
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'hostkey')]);
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'userkey')]);
+      writeFileSync(join(dir, 'authorized_keys'), execFileSync('cat', [join(dir, 'userkey.pub')]), { mode: 0o600 });
+      const port = await closedPort();
+      writeFileSync(
+        join(dir, 'sshd_config'),
+        [
+          'ListenAddress 127.0.0.1',
+          `Port ${port}`,
+          `HostKey ${join(dir, 'hostkey')}`,
+          `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+          'StrictModes no',
+          'PasswordAuthentication no',
+          'KbdInteractiveAuthentication no',
+          'PermitRootLogin prohibit-password',
+          'UsePAM no',
+          `PidFile ${join(dir, 'sshd.pid')}`,
+        ].join('\n'),
+      );
+      mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege-separation directory
+      children.push(spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' }));
+      const agentSock = join(dir, 'agent.sock');
+      children.push(spawn('ssh-agent', ['-D', '-a', agentSock], { stdio: 'ignore' }));
+      await waitFor(() => existsSync(agentSock), 'ssh-agent');
+      execFileSync('ssh-add', ['-q', join(dir, 'userkey')], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, stdio: 'ignore' });
+      await waitFor(() => canConnect(port), 'sshd');
+
+      const remote = backendWithDockerHost(`ssh://root@127.0.0.1:${port}`, { SSH_AUTH_SOCK: agentSock });
+      assert.equal(remote.endpoint, `ssh://root@127.0.0.1:${port}`);
+      await remote.ping();
+      const sb = await remote.create(spec({ trialId: 'ssh' }), [file(`${WORKDIR}/in.txt`, 'over ssh')]);
+      try {
+        assert.equal((await sb.exec('cat in.txt')).stdout, 'over ssh');
+        assert.equal((await sb.exec(['wc', '-c'], { stdin: '12345' })).stdout, '5\n');
+        const out = await sb.copyOut(WORKDIR);
+        assert.deepEqual(out.entries.map((e) => e.path), ['in.txt']);
+      } finally {
+        await sb.dispose();
+      }
+      assert.equal(await exists(sb.id), false);
+    } finally {
+      for (const c of children) c.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

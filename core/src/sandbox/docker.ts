@@ -351,6 +351,8 @@ class DockerSandboxImpl implements DockerSandbox {
 
     const onAbort = (): void => stop('abort');
     signal?.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the exec was being started: the listener came too late to hear it.
+    if (signal?.aborted) stop('abort');
     // Safety net for processes that escaped the `timeout` process group and hold the output open.
     let deadline: NodeJS.Timeout | undefined;
     if (timeoutMs !== undefined) {
