@@ -364,6 +364,7 @@ class DockerSandboxImpl implements DockerSandbox {
 
     try {
       const first = await Promise.race([ended, stopRequested]);
+      let killedAll = false;
       if (first !== 'ended') {
         stopped = true;
         // Over the limit or cancelled: hang up first. Merely pausing is not enough: the engine's
@@ -373,6 +374,7 @@ class DockerSandboxImpl implements DockerSandbox {
         if (first === 'stuck') stream.resume();
         else destroy();
         const killed = await this.killExec(marker);
+        killedAll = killed;
         const after =
           first === 'stuck' ? await Promise.race([ended, sleep(KILL_WAIT_MS).then(() => 'late' as const)]) : 'ended';
         destroy();
@@ -390,7 +392,7 @@ class DockerSandboxImpl implements DockerSandbox {
       if (timeoutMs !== undefined && (timedOut || (exitCode === 137 && durationMs >= timeoutMs))) {
         timedOut = true;
         // The group is dead; also kill anything that left it (setsid, daemons) and closed its output.
-        await this.killExec(marker);
+        if (!killedAll) await this.killExec(marker);
       }
       // Docker reports odd codes (126) for an exec whose output we hung up on: it was killed.
       if (outputLimitExceeded || (timedOut && exitCode === -1)) exitCode = 137;
