@@ -503,11 +503,22 @@ describe('docker backend', needsDocker(), () => {
     // A workdir that is a file: createContainer accepts it, start fails.
     await rejectsKind(backend().create(spec({ trialId: 'bad-start', workdir: '/etc/passwd' }), []), 'backend');
     assert.deepEqual((await containersOfRun()).filter((c) => c.Labels[LABEL_TRIAL] === 'bad-start'), []);
-    // Cancelled while creating: nothing is left either.
-    const controller = new AbortController();
-    const p = backend().create(spec({ trialId: 'cancelled' }), [file('/w/x', 'x')], { signal: controller.signal });
-    setTimeout(() => controller.abort(), 30);
-    await rejectsKind(p, 'cancelled');
+    // Cancelled at different points of a create (request, attach, start, extraction): nothing is left.
+    let cancelledCount = 0;
+    await Promise.all(
+      [1, 10, 40, 100, 200].map(async (delay) => {
+        const controller = new AbortController();
+        const p = backend().create(spec({ trialId: 'cancelled' }), [file('/w/x', 'x')], { signal: controller.signal });
+        setTimeout(() => controller.abort(), delay);
+        try {
+          await (await p).dispose(); // finished before the abort landed
+        } catch (e) {
+          assert.ok(e instanceof SandboxError && e.kind === 'cancelled', String(e));
+          cancelledCount++;
+        }
+      }),
+    );
+    assert.ok(cancelledCount >= 3, `only ${cancelledCount} of 5 creates were cancelled`);
     assert.deepEqual((await containersOfRun()).filter((c) => c.Labels[LABEL_TRIAL] === 'cancelled'), []);
   });
 

@@ -642,7 +642,8 @@ class DockerBackendImpl implements DockerBackend {
           [LABEL_CREATED]: new Date().toISOString(),
         },
         HostConfig: hostConfig,
-        abortSignal: signal,
+        // No abortSignal: an abort mid-request could leave a container we never learn the id of
+        // (a removal by name can race the engine's create). The call is short; the check follows.
       });
     } catch (e) {
       const err = e as DockerError;
@@ -653,14 +654,14 @@ class DockerBackendImpl implements DockerBackend {
           { cause: e },
         );
       }
-      if (isAbort(e)) {
-        // The engine may have created it before the abort landed: remove it by name.
-        await this.docker.getContainer(name).remove({ force: true, v: true }).catch(() => undefined);
-      }
       throw mapError(e, this.endpoint, what);
     }
     const sandbox = new DockerSandboxImpl(container, name, spec, this.endpoint);
     registerSandbox(sandbox);
+    if (signal?.aborted) {
+      await sandbox.dispose();
+      throw cancelled(what);
+    }
     let attached: NodeJS.ReadWriteStream | undefined;
     try {
       let ready: Promise<void> | undefined;
