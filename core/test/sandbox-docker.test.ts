@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { createDockerBackend, DEFAULT_PIDS_LIMIT, DROPPED_CAPS, LABEL_CREATED, LABEL_OWNER, LABEL_RUN, LABEL_TRIAL, type DockerBackend } from '../src/sandbox/docker';
 import { gcSandboxes, ownerGone } from '../src/sandbox/gc';
-import { disposeAll, liveSandboxes, registerSandbox, unregisterSandbox } from '../src/sandbox/registry';
+import { disposeAll, installSignalHandlers, liveSandboxes, registerSandbox, unregisterSandbox } from '../src/sandbox/registry';
 import { SandboxError, type Sandbox, type SandboxFile, type SandboxSpec } from '../src/sandbox/types';
 import { assertDocker, needsDocker, TEST_IMAGE } from './docker';
 import { assertTrickyRoundTrip, trickyFiles } from './fixtures/tricky-files';
@@ -727,6 +727,41 @@ describe('registry and gc helpers (no engine)', () => {
     assert.ok(performance.now() - start < 1000);
     assert.deepEqual(liveSandboxes().map((s) => s.name), ['stuck']);
     unregisterSandbox(stuck);
+  });
+
+  test('signal handlers: the first signal disposes then exits 130/143, a second exits at once; install once, uninstall', async (t) => {
+    const before = { SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM') };
+    if (before.SIGINT + before.SIGTERM > 0) {
+      t.skip('this process already handles SIGINT/SIGTERM; emitting one would reach those handlers too');
+      return;
+    }
+    const codes: number[] = [];
+    const seen: string[] = [];
+    let release!: () => void;
+    const slow = { name: 'slow', dispose: () => new Promise<void>((r) => (release = r)) };
+    registerSandbox(slow);
+    const uninstall = installSignalHandlers({ exit: (c) => codes.push(c), onSignal: (s) => seen.push(s), disposeTimeoutMs: 5000 });
+    try {
+      assert.equal(installSignalHandlers(), uninstall, 'a second install keeps the first');
+      assert.equal(process.listenerCount('SIGINT'), 1);
+      process.emit('SIGINT', 'SIGINT');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(codes, [], 'exited before disposal finished');
+      assert.deepEqual(seen, ['SIGINT']);
+      process.emit('SIGTERM', 'SIGTERM');
+      assert.deepEqual(codes, [143], 'the second signal did not exit at once');
+      release();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(codes, [143, 130]);
+      assert.ok(!liveSandboxes().includes(slow));
+    } finally {
+      uninstall();
+      unregisterSandbox(slow);
+    }
+    assert.equal(process.listenerCount('SIGINT'), 0);
+    assert.equal(process.listenerCount('SIGTERM'), 0);
+    assert.notEqual(installSignalHandlers({ exit: () => undefined }), uninstall, 'uninstall allows a new install');
+    installSignalHandlers()();
   });
 
   test('ownerGone: dead pid, live pid, other host, reused pid, malformed labels', async () => {
