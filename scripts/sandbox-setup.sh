@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a Docker engine available for the sandbox tier (issue 3) on a machine of the project's kind
 # (Debian 12, root, the Docker client only): installs Debian's engine, debootstrap (to build the
-# sandbox image without a registry) and bubblewrap (the local fallback's isolation) when missing,
+# sandbox image without a registry), bubblewrap (the local fallback's isolation) and openssh-server
+# (for the ssh:// remote-engine test; it is not started here) when missing,
 # starts dockerd when nothing answers, and waits until it does.
 #
 # Idempotent and unattended. Usage: scripts/sandbox-setup.sh   (as root, or with sudo)
@@ -19,6 +20,8 @@ missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v bwrap >/dev/null || missing+=(bubblewrap)
+# sshd: the Docker backend's test of an engine reached over DOCKER_HOST=ssh:// runs its own.
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 if [ ${#missing[@]} -gt 0 ]; then
   log "apt-get install ${missing[*]}"
   $SUDO apt-get update -qq >/dev/null

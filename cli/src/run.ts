@@ -87,15 +87,28 @@ async function withCancellation<T>(io: Io, body: (signal: AbortSignal) => Promis
     io.stderr(`\nclawgym: cancelling (${sig}); sandboxes are being removed and finished results kept. Press Ctrl-C again to stop at once.\n`);
     controller.abort();
   };
+  // A reader that goes away (the extension host died, `| head`) closes our stdout: writing then
+  // fails with EPIPE. Treat it as a cancellation so the sandboxes are still removed.
+  const onStdoutError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' || received) return;
+    received = 'SIGPIPE';
+    controller.abort();
+  };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  process.stdout.on('error', onStdoutError);
   try {
     const value = await body(controller.signal);
     return { value, signal: received };
   } finally {
     process.removeListener('SIGINT', handler);
     process.removeListener('SIGTERM', handler);
+    process.stdout.removeListener('error', onStdoutError);
   }
+}
+
+function exitForSignal(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? 143 : signal === 'SIGPIPE' ? 141 : EXIT_CANCELLED;
 }
 
 const CHECK = '✓';
@@ -217,7 +230,7 @@ export async function runRun(paths: readonly string[], options: RunOptions, io: 
     }),
   );
   if (!options.json) io.stderr(formatSummary(summary));
-  if (signal) return signal === 'SIGTERM' ? 143 : EXIT_CANCELLED;
+  if (signal) return exitForSignal(signal);
   return summary.passed === summary.trials && prepared.refused === 0 ? EXIT_OK : EXIT_PROBLEMS;
 }
 
@@ -287,6 +300,6 @@ export async function runCheck(paths: readonly string[], options: RunOptions, io
     io.stderr(`${verdicts.length} task${verdicts.length === 1 ? '' : 's'} checked: ${verdicts.length - bad} ok, ${bad} rejected${prepared.refused ? `, ${prepared.refused} could not be loaded` : ''}\n`);
     if (value.oracle.runDir) io.stderr(`run folders: ${value.oracle.runDir} (oracle), ${value.nop.runDir} (nop)\n`);
   }
-  if (signal) return signal === 'SIGTERM' ? 143 : EXIT_CANCELLED;
+  if (signal) return exitForSignal(signal);
   return verdicts.every((v) => v.ok) && prepared.refused === 0 ? EXIT_OK : EXIT_PROBLEMS;
 }
