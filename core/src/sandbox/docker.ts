@@ -15,7 +15,9 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { registerSandbox, unregisterSandbox } from './registry';
-import { packFiles, sandboxPathSegments, unpackEntries } from './tar';
+import { Capture, Demuxer, READY, SupervisorSession } from './session';
+import { SUPERVISOR_SOURCE } from './supervisorSource';
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, packFiles, sandboxPathSegments, unpackEntries } from './tar';
 import {
   SandboxError,
   type Command,
@@ -85,12 +87,26 @@ export interface DockerBackendOptions {
    * start. `stdin` falls back to `archive` by itself for an image without `sh` or `tar`.
    */
   initialCopy?: 'stdin' | 'archive';
+  /**
+   * Run commands through a persistent in-sandbox session (default true): the first process,
+   * once the files are in, becomes a small Python supervisor on the container's attached stdio
+   * (session.ts), so an exec costs no `docker exec` and a copy-out no getArchive. Images
+   * without python3 (or sh) fall back to `docker exec` by themselves, and so does a sandbox
+   * whose supervisor was killed. `false`: always `docker exec` and getArchive.
+   */
+  session?: boolean;
 }
 
 export interface DockerSandbox extends Sandbox {
   readonly container: Docker.Container;
   /** Why the last dispose could not remove the container (it is then left for `clawgym gc`). */
   readonly disposeError: Error | undefined;
+  /**
+   * How commands (and copy-outs) reach the container now: `session` (its supervisor, see
+   * session.ts) or `docker-exec` (one engine exec each, and getArchive), the fallback for images
+   * without python3, `session: false`, and a supervisor that ended.
+   */
+  readonly commandChannel: 'session' | 'docker-exec';
 }
 
 export interface DockerBackend extends SandboxBackend {
@@ -193,65 +209,11 @@ export function ownerLabel(): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Splits Docker's multiplexed exec stream (8-byte frame headers) without copying payloads. */
-class Demuxer {
-  private pending: Buffer | undefined;
-  private type = 0;
-  private remaining = 0;
-
-  constructor(private readonly emit: (type: number, data: Buffer) => void) {}
-
-  push(chunk: Buffer): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    while (buf.length > 0) {
-      if (this.remaining > 0) {
-        const n = Math.min(this.remaining, buf.length);
-        this.remaining -= n;
-        this.emit(this.type, buf.subarray(0, n));
-        buf = buf.subarray(n);
-        continue;
-      }
-      if (buf.length < 8) {
-        this.pending = Buffer.from(buf);
-        return;
-      }
-      this.type = buf[0]!;
-      this.remaining = buf.readUInt32BE(4);
-      buf = buf.subarray(8);
-    }
-  }
-}
-
-/** Collects one output stream, keeping at most `max` bytes. */
-class Capture {
-  bytes = 0;
-  private kept: Buffer[] = [];
-  private keptBytes = 0;
-
-  constructor(private readonly max: number) {}
-
-  add(data: Buffer): void {
-    this.bytes += data.length;
-    if (this.keptBytes >= this.max) return;
-    const part = data.length <= this.max - this.keptBytes ? data : data.subarray(0, this.max - this.keptBytes);
-    // Copy: the demuxer's slices may share memory with buffers node reuses.
-    this.kept.push(Buffer.from(part));
-    this.keptBytes += part.length;
-  }
-
-  get truncated(): boolean {
-    return this.bytes > this.keptBytes;
-  }
-
-  text(): string {
-    return Buffer.concat(this.kept).toString('utf8');
-  }
-}
-
 class DockerSandboxImpl implements DockerSandbox {
   readonly id: string;
   disposeError: Error | undefined;
+  /** The command session on the container's attached stdio, when the image can run one. */
+  session: SupervisorSession | undefined;
   private disposing: Promise<void> | undefined;
 
   constructor(
@@ -267,6 +229,18 @@ class DockerSandboxImpl implements DockerSandbox {
     if (this.disposing) throw new SandboxError('backend', `${what}: sandbox ${this.name} was disposed`);
   }
 
+  /** How commands run right now: through the session's supervisor, or one `docker exec` each. */
+  get commandChannel(): 'session' | 'docker-exec' {
+    return this.session?.isAlive ? 'session' : 'docker-exec';
+  }
+
+  /** The session, once its supervisor said hello and while it lives. */
+  private async liveSession(): Promise<SupervisorSession | undefined> {
+    const session = this.session;
+    if (!session || !(await session.started) || !session.isAlive) return undefined;
+    return session;
+  }
+
   async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
     const what = `exec in ${this.name}`;
     this.assertUsable(what);
@@ -275,6 +249,116 @@ class DockerSandboxImpl implements DockerSandbox {
     const started = performance.now();
     const argv = typeof command === 'string' ? ['bash', '-c', command] : [...command];
     if (argv.length === 0) throw new SandboxError('backend', `${what}: empty command`);
+    const session = await this.liveSession();
+    if (session) {
+      const result = await this.execInSession(session, argv, options, what, started);
+      if (result) return result;
+      // Never started (the session ended first): run it the other way.
+    }
+    return this.execWithDocker(argv, options, what, started);
+  }
+
+  /** One command through the supervisor; undefined when it never started. */
+  private async execInSession(
+    session: SupervisorSession,
+    argv: string[],
+    options: ExecOptions,
+    what: string,
+    started: number,
+  ): Promise<ExecResult | undefined> {
+    const { signal } = options;
+    const timeoutMs = options.timeoutMs !== undefined && options.timeoutMs > 0 ? options.timeoutMs : undefined;
+    const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const killAfter = options.killAfterBytes ?? DEFAULT_KILL_AFTER_BYTES;
+    const out = new Capture(maxOutput);
+    const err = new Capture(maxOutput);
+    const marker = randomBytes(8).toString('hex');
+    let overLimit = false;
+    const job = session.exec(
+      {
+        argv,
+        cwd: options.cwd ?? this.spec.workdir,
+        env: options.env ?? {},
+        stdin: options.stdin,
+        timeoutMs,
+        killAfterBytes: killAfter,
+        marker,
+      },
+      (stream, data) => {
+        if (overLimit) return;
+        const capture = stream === 'e' ? err : out;
+        capture.add(data);
+        try {
+          (stream === 'e' ? options.onStderr : options.onStdout)?.(data);
+        } catch {
+          // A throwing listener must not break the exec.
+        }
+        // The supervisor enforces the limit too; this covers one that does not.
+        if (capture.bytes > killAfter) {
+          overLimit = true;
+          job.kill();
+        }
+      },
+    );
+    let stop!: (reason: 'abort' | 'stuck') => void;
+    const stopRequested = new Promise<'abort' | 'stuck'>((r) => (stop = r));
+    const onAbort = (): void => stop('abort');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) stop('abort');
+    // Safety net: the supervisor kills at the timeout; if it does not answer, the host does.
+    let deadline: NodeJS.Timeout | undefined;
+    if (timeoutMs !== undefined) deadline = setTimeout(() => stop('stuck'), timeoutMs + TIMEOUT_GRACE_MS);
+    try {
+      let outcome = await Promise.race([job.done, stopRequested]);
+      let hostTimedOut = false;
+      if (outcome === 'abort' || outcome === 'stuck') {
+        const reason = outcome;
+        job.kill();
+        const after = await Promise.race([job.done, sleep(KILL_WAIT_MS).then(() => 'late' as const)]);
+        if (after === 'late' || after.kind !== 'exit') {
+          // The supervisor did not confirm: kill from outside, and stop trusting it.
+          if (after === 'late') session.abandon('the supervisor did not confirm a kill');
+          await this.killExec(marker);
+        }
+        if (reason === 'abort') throw cancelled(what);
+        hostTimedOut = true;
+        outcome = after === 'late' ? { kind: 'lost' } : after;
+      }
+      if (signal?.aborted) throw cancelled(what);
+      if (outcome.kind === 'not-started') return undefined;
+      if (outcome.kind === 'error') throw new SandboxError('backend', `${what}: the sandbox could not start the command: ${outcome.message}`);
+      let exitCode = -1;
+      let timedOut = hostTimedOut;
+      let outputLimitExceeded = overLimit;
+      if (outcome.kind === 'exit') {
+        exitCode = outcome.exitCode;
+        timedOut ||= outcome.timedOut;
+        outputLimitExceeded ||= outcome.outputLimitExceeded;
+      } else if (!hostTimedOut) {
+        // The session ended under the command (its supervisor was killed): its exit code is
+        // lost; whatever it left running is killed from outside.
+        await this.killExec(marker);
+      }
+      if (timedOut || outputLimitExceeded) exitCode = 137;
+      return {
+        exitCode,
+        stdout: out.text(),
+        stderr: err.text(),
+        stdoutBytes: out.bytes,
+        stderrBytes: err.bytes,
+        truncated: out.truncated || err.truncated,
+        timedOut,
+        outputLimitExceeded,
+        durationMs: performance.now() - started,
+      };
+    } finally {
+      clearTimeout(deadline);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async execWithDocker(argv: string[], options: ExecOptions, what: string, started: number): Promise<ExecResult> {
+    const { signal } = options;
     const timeoutMs = options.timeoutMs !== undefined && options.timeoutMs > 0 ? options.timeoutMs : undefined;
     // coreutils timeout puts the command in its own process group and SIGKILLs the whole group
     // (itself included, so the exec exits 137) right when the time is up, inside the sandbox.
@@ -477,6 +561,19 @@ class DockerSandboxImpl implements DockerSandbox {
     this.assertUsable(what);
     if (segments.length === 0) throw new SandboxError('path-escape', `${what}: name a directory below "/"`);
     if (options.signal?.aborted) throw cancelled(what);
+    const session = await this.liveSession();
+    if (session) {
+      const result = await session.snapshot(path, {
+        what,
+        path,
+        maxTotalBytes: options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
+        maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+        signal: options.signal,
+      });
+      if (result) return result;
+      // The session ended first: ask the engine.
+      if (options.signal?.aborted) throw cancelled(what);
+    }
     let stream: NodeJS.ReadableStream;
     try {
       stream = await this.container.getArchive({ path, abortSignal: options.signal });
@@ -516,6 +613,7 @@ class DockerSandboxImpl implements DockerSandbox {
         // 404: already gone; 409: another removal is under way.
         if (err.statusCode !== 404 && err.statusCode !== 409) this.disposeError = err;
       }
+      this.session?.close();
       unregisterSandbox(this);
     })();
     return this.disposing;
@@ -530,6 +628,7 @@ class DockerBackendImpl implements DockerBackend {
   /** Docker's init (tini); turned off if this engine has none. */
   private useInit = true;
   private initialCopy: 'stdin' | 'archive';
+  private readonly session: boolean;
 
   constructor(
     readonly docker: Docker,
@@ -537,6 +636,7 @@ class DockerBackendImpl implements DockerBackend {
   ) {
     this.endpoint = endpointOf(docker);
     this.initialCopy = options.initialCopy ?? 'stdin';
+    this.session = options.session ?? true;
   }
 
   describe(): string {
@@ -579,13 +679,18 @@ class DockerBackendImpl implements DockerBackend {
     // Pack first: a bad path fails before anything exists on the engine.
     const archive = files.length > 0 ? await packFiles(files) : undefined;
     let copy = this.initialCopy;
+    let withShell = true;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.createOnce(spec, archive, copy, signal);
+        return await this.createOnce(spec, archive, copy, withShell, signal);
       } catch (e) {
-        if (attempt >= 2) throw e;
+        if (attempt >= 3) throw e;
         if (e instanceof InitMissing) {
           this.useInit = false;
+        } else if (e instanceof ShellMissing) {
+          // No /bin/sh: no extraction, no session; the engine copies, `sleep` keeps it up.
+          withShell = false;
+          copy = 'archive';
         } else if (e instanceof StdinCopyFailed) {
           // The image cannot extract a tar itself (or the extraction failed): let the engine do
           // it, which also reports a real error (disk full...) in the engine's words.
@@ -602,9 +707,13 @@ class DockerBackendImpl implements DockerBackend {
     spec: SandboxSpec,
     archive: Buffer | undefined,
     copyMode: 'stdin' | 'archive',
+    withShell: boolean,
     signal: AbortSignal | undefined,
   ): Promise<DockerSandbox> {
-    const viaStdin = archive !== undefined && copyMode === 'stdin';
+    const viaStdin = withShell && archive !== undefined && copyMode === 'stdin';
+    // The session's first process: attached for the whole life of the container.
+    const withSession = withShell && this.session;
+    const attach = viaStdin || withSession;
     const name = containerName(spec.runId, spec.trialId);
     const what = `create ${name}`;
     const resources = spec.resources ?? {};
@@ -620,19 +729,25 @@ class DockerBackendImpl implements DockerBackend {
       hostConfig.Memory = resources.memoryBytes;
       hostConfig.MemorySwap = resources.memoryBytes; // no swap on top
     }
+    // A per-container secret the shell prints when the supervisor is gone (see session.ts).
+    const sentinel = `clawgym-session-over-${randomBytes(12).toString('hex')}`;
+    const stdinBytes = viaStdin ? padArchive(archive) : undefined;
+    let cmd: string[];
+    if (withSession) cmd = [SESSION_SCRIPT, 'clawgym-init', String(stdinBytes?.length ?? 0), SUPERVISOR_SOURCE, sentinel];
+    else cmd = viaStdin ? [STDIN_COPY_SCRIPT] : ['infinity'];
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer({
         name,
         Image: spec.image,
         // The image's own entrypoint (if any) must not run: the sandbox only needs to stay up.
-        Entrypoint: viaStdin ? ['/bin/sh', '-c'] : ['sleep'],
-        Cmd: viaStdin ? [STDIN_COPY_SCRIPT] : ['infinity'],
-        OpenStdin: viaStdin,
-        StdinOnce: viaStdin,
-        AttachStdin: viaStdin,
-        AttachStdout: viaStdin,
-        AttachStderr: viaStdin,
+        Entrypoint: attach ? ['/bin/sh', '-c'] : ['sleep'],
+        Cmd: cmd,
+        OpenStdin: attach,
+        StdinOnce: attach,
+        AttachStdin: attach,
+        AttachStdout: attach,
+        AttachStderr: attach,
         WorkingDir: spec.workdir,
         Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
         Labels: {
@@ -663,9 +778,10 @@ class DockerBackendImpl implements DockerBackend {
       throw cancelled(what);
     }
     let attached: NodeJS.ReadWriteStream | undefined;
+    let session: SupervisorSession | undefined;
     try {
-      let ready: Promise<void> | undefined;
-      if (viaStdin) {
+      let ready: Promise<'session' | 'plain'> | undefined;
+      if (attach) {
         attached = (await container.attach({
           stream: true,
           stdin: true,
@@ -674,48 +790,90 @@ class DockerBackendImpl implements DockerBackend {
           hijack: true,
           abortSignal: signal,
         })) as NodeJS.ReadWriteStream;
-        ready = waitForReady(attached, what, signal);
+        session = new SupervisorSession(attached, sentinel);
+        ready = waitForReady(session, what, signal);
         // Awaited after start; until then a rejection (start failed, stream closed) is not unhandled.
         ready.catch(() => undefined);
-        // Ending our side closes the process's stdin (StdinOnce): tar sees the end.
-        attached.end(archive);
-      } else if (archive) {
-        await container.putArchive(archive, { path: '/', abortSignal: signal });
+        if (withSession) {
+          // Stdin stays open for the supervisor; the shell reads exactly the archive's bytes.
+          if (stdinBytes) attached.write(stdinBytes);
+        } else {
+          // Ending our side closes the process's stdin (StdinOnce): tar sees the end.
+          attached.end(archive!);
+        }
       }
+      if (archive && !viaStdin) await container.putArchive(archive, { path: '/', abortSignal: signal });
       if (signal?.aborted) throw cancelled(what);
-      await container.start({ abortSignal: signal } as unknown as Docker.ContainerStartOptions);
-      await ready;
+      try {
+        await container.start({ abortSignal: signal } as unknown as Docker.ContainerStartOptions);
+      } catch (e) {
+        if (attach && /\/bin\/sh.*(no such file|not found)|executable file not found/i.test((e as Error).message ?? '')) {
+          throw new ShellMissing();
+        }
+        throw e;
+      }
+      const kind = await ready;
       if (signal?.aborted) throw cancelled(what);
+      if (kind === 'session') {
+        sandbox.session = session;
+        attached = undefined; // kept: the session's channel
+      }
     } catch (e) {
       await sandbox.dispose();
+      if (e instanceof ShellMissing) throw e;
       if (this.useInit && /docker-init/i.test((e as Error).message ?? '')) throw new InitMissing();
       throw mapError(e, this.endpoint, what);
     } finally {
-      (attached as unknown as { destroy?: () => void } | undefined)?.destroy?.();
+      if (attached) {
+        session?.close();
+        (attached as unknown as { destroy?: () => void }).destroy?.();
+      }
     }
     return sandbox;
   }
 }
 
-const READY = 'clawgym-ready';
-/** The first process of a sandbox created with files: extract stdin at `/`, then stay up. */
+/** The first process of a sandbox created with files and no session: extract stdin at `/`, then stay up. */
 const STDIN_COPY_SCRIPT = `tar -x -f - -C / && echo ${READY} && exec sleep infinity`;
-/** How long a create waits for the files to be extracted. */
+/**
+ * The first process of a sandbox with a session. $1: bytes of tar on stdin (GNU tar reads its
+ * input to the end, and stdin stays open: `head -c` hands it exactly the archive); $2: the
+ * supervisor's source; $3: the sentinel printed when the supervisor is gone, before the shell
+ * becomes the keep-alive so that `docker exec` still works. Without python3: no session.
+ */
+const SESSION_SCRIPT = `if [ "$1" != 0 ]; then
+  command -v head >/dev/null 2>&1 && command -v tar >/dev/null 2>&1 || { echo "clawgym: tar or head: not found" >&2; exit 127; }
+  head -c "$1" | tar -x -f - -C / || exit 1
+fi
+if command -v python3 >/dev/null 2>&1; then
+  echo "${READY} session"
+  python3 -I -S -c "$2" "\${LC_CTYPE+set}" "\${LC_CTYPE-}"
+  printf '%s' "$3"
+else
+  echo ${READY}
+fi
+exec sleep infinity`;
+
+/** The archive padded with zero blocks to whole 10 KiB records, as tar reads them. */
+function padArchive(archive: Buffer | undefined): Buffer | undefined {
+  if (!archive) return undefined;
+  const rest = archive.length % 10240;
+  return rest === 0 ? archive : Buffer.concat([archive, Buffer.alloc(10240 - rest)]);
+}
+
 const READY_TIMEOUT_MS = 120_000;
 
 /** Resolves when the first process says the files are in; rejects with its stderr if it ends first. */
-function waitForReady(stream: NodeJS.ReadWriteStream, what: string, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
+function waitForReady(session: SupervisorSession, what: string, signal: AbortSignal | undefined): Promise<'session' | 'plain'> {
+  return new Promise<'session' | 'plain'>((resolve, reject) => {
     let done = false;
-    const finish = (error?: Error): void => {
+    const finish = (error?: Error, kind?: 'session' | 'plain'): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
-      else resolve();
+      else resolve(kind!);
     };
     const onAbort = (): void => finish(cancelled(what));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -723,20 +881,15 @@ function waitForReady(stream: NodeJS.ReadWriteStream, what: string, signal: Abor
       () => finish(new SandboxError('backend', `${what}: the files were not in place after ${READY_TIMEOUT_MS / 1000} s`)),
       READY_TIMEOUT_MS,
     );
-    const demux = new Demuxer((type, data) => {
-      if (type === 2) stderr = (stderr + data.toString('utf8')).slice(-4000);
-      else {
-        stdout = (stdout + data.toString('utf8')).slice(-100);
-        if (stdout.includes(READY)) finish();
-      }
-    });
-    stream.on('data', (chunk: Buffer) => demux.push(chunk));
-    const ended = (): void => finish(new StdinCopyFailed(`${what}: copying the files in failed: ${stderr.trim() || 'the extracting process ended'}`));
-    stream.on('end', ended);
-    stream.on('close', ended);
-    stream.on('error', (e: Error) => finish(e));
+    session.ready.then(
+      (kind) => finish(undefined, kind),
+      () => finish(new StdinCopyFailed(`${what}: copying the files in failed: ${session.stderr.trim() || 'the extracting process ended'}`)),
+    );
   });
 }
+
+/** The image has no /bin/sh: retry without the shell (putArchive, `sleep`, no session). */
+class ShellMissing extends Error {}
 
 /** The engine has no docker-init: retry without `Init`. */
 class InitMissing extends Error {}

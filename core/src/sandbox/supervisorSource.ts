@@ -1,0 +1,415 @@
+/**
+ * The in-sandbox command supervisor (Python 3, stdlib only), started once per sandbox as the
+ * container's keep-alive so that a command costs a line on its stdin instead of a `docker exec`
+ * (a runc exec: the costliest part of a short command) and a copy-out needs no getArchive.
+ * The host side of the protocol is session.ts, which documents the frames.
+ *
+ * argv: [lc_ctype_was_set ('set' or ''), original LC_CTYPE]: Python's locale coercion adds
+ * LC_CTYPE to its own environment; commands must get the container's environment as it was.
+ *
+ * Kept compatible with Python 3.5 (no f-strings, no walrus) so old images still get a session.
+ */
+export const SUPERVISOR_SOURCE = String.raw`
+import os, sys, json, base64, signal, struct, select, stat, time
+
+OUT = 1
+ENV = dict(os.environ)
+ENV.pop('PWD', None)  # set by the sh that started us; docker exec does not have it
+if len(sys.argv) > 1 and sys.argv[1] == 'set':
+    ENV['LC_CTYPE'] = sys.argv[2] if len(sys.argv) > 2 else ''
+else:
+    ENV.pop('LC_CTYPE', None)
+
+def send(kind, ident, payload=b''):
+    data = struct.pack('>cII', kind, ident, len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        n = os.write(OUT, view)
+        view = view[n:]
+
+def send_json(kind, ident, obj):
+    send(kind, ident, json.dumps(obj).encode())
+
+def kill_marker(marker):
+    # Everything the command started, including what left its process group (setsid, daemons).
+    needle = ('CLAWGYM_EXEC_ID=' + marker).encode()
+    me = os.getpid()
+    for _ in range(20):
+        n = 0
+        for d in os.listdir('/proc'):
+            if not d.isdigit() or int(d) == me:
+                continue
+            try:
+                with open('/proc/' + d + '/environ', 'rb') as f:
+                    env = f.read()
+            except OSError:
+                continue
+            if needle in env.split(b'\0'):
+                try:
+                    os.kill(int(d), signal.SIGKILL)
+                    n += 1
+                except OSError:
+                    pass
+        if n == 0:
+            return
+
+class Job:
+    def __init__(self, ident, req):
+        self.id = ident
+        self.marker = str(req.get('marker') or ('s' + str(ident)))
+        self.kill_after = int(req.get('kill_after') or 64 * 1024 * 1024)
+        t = req.get('timeout_ms')
+        self.deadline = time.monotonic() + t / 1000.0 if t else None
+        self.pid = None
+        self.status = None
+        self.fds = {}
+        self.counts = {b'o': 0, b'e': 0}
+        self.stdin = b''
+        self.stdin_fd = None
+        self.timed_out = False
+        self.output_limit = False
+        self.killed = False
+
+    def kill(self):
+        self.killed = True
+        self.deadline = None
+        if self.pid is not None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        kill_marker(self.marker)
+
+jobs = {}
+fd_owner = {}
+snapshots = {}
+poller = select.poll()
+
+def close_fd(fd):
+    fd_owner.pop(fd, None)
+    try:
+        poller.unregister(fd)
+    except (KeyError, ValueError):
+        pass
+    os.close(fd)
+
+def maybe_done(job):
+    if job.status is None or job.fds or job.id not in jobs:
+        return
+    if job.stdin_fd is not None:
+        close_fd(job.stdin_fd)
+        job.stdin_fd = None
+    del jobs[job.id]
+    st = job.status
+    if job.killed:
+        code = 137
+    elif os.WIFSIGNALED(st):
+        code = 128 + os.WTERMSIG(st)
+    else:
+        code = os.WEXITSTATUS(st)
+    send_json(b'x', job.id, {'exit': code, 'timed_out': job.timed_out, 'output_limit': job.output_limit})
+
+def spawn(ident, req):
+    job = Job(ident, req)
+    argv = [str(a) for a in req['argv']]
+    env = dict(ENV)
+    for k, v in (req.get('env') or {}).items():
+        env[str(k)] = str(v)
+    env['CLAWGYM_EXEC_ID'] = job.marker
+    cwd = req.get('cwd') or None
+    stdin = base64.b64decode(req['stdin']) if req.get('stdin') else b''
+    r_in, w_in = os.pipe()
+    r_out, w_out = os.pipe()
+    r_err, w_err = os.pipe()
+    r_ex, w_ex = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (r_in, w_in, r_out, w_out, r_err, w_err, r_ex, w_ex):
+            os.close(fd)
+        raise
+    if pid == 0:
+        try:
+            os.setsid()
+            os.dup2(r_in, 0)
+            os.dup2(w_out, 1)
+            os.dup2(w_err, 2)
+            # Python ignores these; the command must get the defaults (yes | head needs SIGPIPE).
+            for s in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
+                signal.signal(s, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            if cwd:
+                os.chdir(cwd)
+            os.execvpe(argv[0], argv, env)
+        except BaseException as e:
+            try:
+                where = 'cwd' if isinstance(e, OSError) and cwd and e.filename == cwd else 'exec'
+                err = getattr(e, 'errno', 0) or 0
+                os.write(w_ex, json.dumps([where, err, str(getattr(e, 'strerror', None) or e)]).encode())
+            finally:
+                os._exit(127)
+    for fd in (r_in, w_out, w_err, w_ex):
+        os.close(fd)
+    failure = b''
+    while True:
+        chunk = os.read(r_ex, 4096)
+        if not chunk:
+            break
+        failure += chunk
+    os.close(r_ex)
+    if failure:
+        os.close(w_in)
+        os.close(r_out)
+        os.close(r_err)
+        os.waitpid(pid, 0)
+        where, err, msg = json.loads(failure.decode())
+        if where == 'cwd':
+            text = 'clawgym: cannot enter the working directory %s: %s\n' % (cwd, msg)
+        elif err == 2:
+            text = 'clawgym: %s: executable file not found in $PATH\n' % argv[0]
+        else:
+            text = 'clawgym: cannot run %s: %s\n' % (argv[0], msg)
+        send(b'e', ident, text.encode())
+        send_json(b'x', ident, {'exit': 127 if err == 2 else 126, 'timed_out': False, 'output_limit': False})
+        return
+    job.pid = pid
+    jobs[ident] = job
+    for fd, kind in ((r_out, b'o'), (r_err, b'e')):
+        job.fds[fd] = kind
+        fd_owner[fd] = job
+        poller.register(fd, select.POLLIN)
+    if stdin:
+        os.set_blocking(w_in, False)
+        job.stdin = stdin
+        job.stdin_fd = w_in
+        fd_owner[w_in] = job
+        poller.register(w_in, select.POLLOUT)
+    else:
+        os.close(w_in)
+
+def on_output(job, fd):
+    kind = job.fds[fd]
+    try:
+        data = os.read(fd, 65536)
+    except OSError:
+        data = b''
+    if not data:
+        del job.fds[fd]
+        close_fd(fd)
+        maybe_done(job)
+        return
+    if job.output_limit:
+        return  # killed for its output: drain without forwarding
+    job.counts[kind] += len(data)
+    send(kind, job.id, data)
+    if job.counts[kind] > job.kill_after:
+        job.output_limit = True
+        job.kill()
+
+def on_stdin(job, fd):
+    try:
+        n = os.write(fd, job.stdin[:65536])
+    except BlockingIOError:
+        return
+    except OSError:
+        n = len(job.stdin)  # the command closed its stdin
+    job.stdin = job.stdin[n:]
+    if not job.stdin:
+        close_fd(fd)
+        job.stdin_fd = None
+
+def reap():
+    while True:
+        try:
+            pid, st = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        for job in list(jobs.values()):
+            if job.pid == pid:
+                job.status = st
+                maybe_done(job)
+
+def snapshot(ident, req):
+    # Entries in pre-order, names sorted, never following a symlink; a file's content follows
+    # its entry in 'd' frames of exactly the size announced.
+    root = os.fsencode(req['dir'])
+    max_total = int(req['max_total'])
+    max_file = int(req['max_file'])
+    try:
+        st = os.lstat(root)
+    except FileNotFoundError:
+        send_json(b'z', ident, {'error': 'missing'})
+        return
+    if stat.S_ISLNK(st.st_mode):
+        send_json(b'z', ident, {'error': 'symlink', 'target': os.readlink(root).decode('utf-8', 'replace')})
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        send_json(b'z', ident, {'error': 'notdir'})
+        return
+    total = 0
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        names = []
+    stack = [(root, b'', iter(names))]
+    while stack:
+        dirpath, rel, it = stack[-1]
+        name = next(it, None)
+        if name is None:
+            stack.pop()
+            continue
+        path = dirpath + b'/' + name
+        relpath = rel + b'/' + name if rel else name
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue  # removed meanwhile
+        shown = relpath.decode('utf-8', 'replace')
+        mode = stat.S_IMODE(st.st_mode)
+        if stat.S_ISDIR(st.st_mode):
+            send_json(b'n', ident, {'p': shown, 't': 'd', 'm': mode})
+            try:
+                names = sorted(os.listdir(path))
+            except OSError:
+                names = []
+            stack.append((path, relpath, iter(names)))
+        elif stat.S_ISLNK(st.st_mode):
+            try:
+                target = os.readlink(path).decode('utf-8', 'replace')
+            except OSError:
+                target = ''
+            send_json(b'n', ident, {'p': shown, 't': 'l', 'm': mode, 'l': target})
+        elif stat.S_ISREG(st.st_mode):
+            size = st.st_size
+            if total + size > max_total:
+                send_json(b'z', ident, {'error': 'too-large', 'path': shown, 'size': size, 'before': total})
+                return
+            total += size
+            fd = None
+            if size <= max_file:
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                except OSError:
+                    fd = None
+            send_json(b'n', ident, {'p': shown, 't': 'f', 'm': mode, 's': size, 'c': 0 if fd is None else 1})
+            if fd is not None:
+                try:
+                    left = size
+                    while left > 0:
+                        try:
+                            chunk = os.read(fd, min(left, 262144))
+                        except OSError:
+                            chunk = b''
+                        if not chunk:
+                            chunk = bytes(min(left, 262144))  # shrank meanwhile: pad, as tar does
+                        send(b'd', ident, chunk)
+                        left -= len(chunk)
+                        if left > 0:
+                            yield
+                finally:
+                    os.close(fd)
+        else:
+            send_json(b'n', ident, {'p': shown, 't': 'o', 'm': mode})
+        yield
+    send_json(b'z', ident, {'total': total})
+
+def handle(line):
+    try:
+        req = json.loads(line.decode())
+    except ValueError:
+        return
+    if not isinstance(req, dict):
+        return
+    if 'kill' in req:
+        ident = req['kill']
+        job = jobs.get(ident)
+        if job is not None:
+            job.kill()
+        elif snapshots.pop(ident, None) is not None:
+            send_json(b'z', ident, {'error': 'cancelled'})
+        return
+    try:
+        ident = int(req['id'])
+    except (KeyError, TypeError, ValueError):
+        return
+    send(b'a', ident)  # accepted: the host stops waiting for a sign of life
+    try:
+        if req.get('op') == 'snapshot':
+            snapshots[ident] = snapshot(ident, req)
+        else:
+            spawn(ident, req)
+    except Exception as e:
+        send_json(b'!', ident, {'message': '%s: %s' % (type(e).__name__, e)})
+
+def main():
+    rd, wr = os.pipe()
+    os.set_blocking(wr, False)
+    os.set_blocking(rd, False)
+    signal.signal(signal.SIGCHLD, lambda *a: None)
+    signal.set_wakeup_fd(wr)
+    poller.register(rd, select.POLLIN)
+    poller.register(0, select.POLLIN)
+    send_json(b'H', 0, {'version': 1, 'pid': os.getpid()})
+    pending = []
+    stdin_open = True
+    while stdin_open or jobs:
+        timeout = None
+        if snapshots:
+            timeout = 0
+        else:
+            deadlines = [j.deadline for j in jobs.values() if j.deadline is not None]
+            if deadlines:
+                timeout = max(0, int((min(deadlines) - time.monotonic()) * 1000) + 1)
+        for fd, ev in poller.poll(timeout):
+            if fd == rd:
+                try:
+                    while os.read(rd, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+                reap()
+            elif fd == 0:
+                data = os.read(0, 1 << 20)
+                if not data:
+                    stdin_open = False
+                    poller.unregister(0)
+                    for job in list(jobs.values()):
+                        job.kill()
+                    continue
+                if b'\n' in data:
+                    head, _, rest = data.rpartition(b'\n')
+                    lines = (b''.join(pending) + head).split(b'\n')
+                    pending = [rest] if rest else []
+                    for line in lines:
+                        if line:
+                            handle(line)
+                else:
+                    pending.append(data)
+            else:
+                job = fd_owner.get(fd)
+                if job is None:
+                    continue
+                if fd == job.stdin_fd:
+                    on_stdin(job, fd)
+                elif fd in job.fds:
+                    on_output(job, fd)
+        reap()
+        now = time.monotonic()
+        for job in list(jobs.values()):
+            if job.deadline is not None and now >= job.deadline:
+                job.timed_out = True
+                job.kill()
+        for ident, gen in list(snapshots.items()):
+            try:
+                for _ in range(16):
+                    next(gen)
+            except StopIteration:
+                snapshots.pop(ident, None)
+            except Exception as e:
+                snapshots.pop(ident, None)
+                send_json(b'z', ident, {'error': 'failed', 'message': '%s: %s' % (type(e).__name__, e)})
+
+main()
+`;
