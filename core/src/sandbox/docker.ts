@@ -724,6 +724,9 @@ class DockerBackendImpl implements DockerBackend {
       CapDrop: DROPPED_CAPS,
       Init: this.useInit,
     };
+    // The engine's log driver would also store everything the first process prints: the
+    // session's frames, i.e. every command's output (line by line, as JSON, on the host's disk).
+    if (withSession) hostConfig.LogConfig = { Type: 'none', Config: {} };
     if (resources.cpus !== undefined) hostConfig.NanoCpus = Math.round(resources.cpus * 1e9);
     if (resources.memoryBytes !== undefined) {
       hostConfig.Memory = resources.memoryBytes;
@@ -733,7 +736,7 @@ class DockerBackendImpl implements DockerBackend {
     const sentinel = `clawgym-session-over-${randomBytes(12).toString('hex')}`;
     const stdinBytes = viaStdin ? padArchive(archive) : undefined;
     let cmd: string[];
-    if (withSession) cmd = [SESSION_SCRIPT, 'clawgym-init', String(stdinBytes?.length ?? 0), SUPERVISOR_SOURCE, sentinel];
+    if (withSession) cmd = [SESSION_SCRIPT, 'clawgym-init', String(stdinBytes?.length ?? 0), String(SUPERVISOR_BYTES.length)];
     else cmd = viaStdin ? [STDIN_COPY_SCRIPT] : ['infinity'];
     let container: Docker.Container;
     try {
@@ -795,8 +798,11 @@ class DockerBackendImpl implements DockerBackend {
         // Awaited after start; until then a rejection (start failed, stream closed) is not unhandled.
         ready.catch(() => undefined);
         if (withSession) {
-          // Stdin stays open for the supervisor; the shell reads exactly the archive's bytes.
+          // Stdin stays open for the supervisor. Nothing in argv: `ps` output must neither
+          // hold the sentinel (it would end the session) nor pages of Python.
+          attached.write(`${sentinel}\n`);
           if (stdinBytes) attached.write(stdinBytes);
+          attached.write(SUPERVISOR_BYTES);
         } else {
           // Ending our side closes the process's stdin (StdinOnce): tar sees the end.
           attached.end(archive!);
@@ -836,23 +842,23 @@ class DockerBackendImpl implements DockerBackend {
 /** The first process of a sandbox created with files and no session: extract stdin at `/`, then stay up. */
 const STDIN_COPY_SCRIPT = `tar -x -f - -C / && echo ${READY} && exec sleep infinity`;
 /**
- * The first process of a sandbox with a session. $1: bytes of tar on stdin (GNU tar reads its
- * input to the end, and stdin stays open: `head -c` hands it exactly the archive); $2: the
- * supervisor's source; $3: the sentinel printed when the supervisor is gone, before the shell
- * becomes the keep-alive so that `docker exec` still works. Without python3: no session.
+ * The first process of a sandbox with a session. Its stdin, which stays open, holds in order:
+ * the sentinel line (printed when the supervisor is gone, before the shell becomes the
+ * keep-alive so that `docker exec` still works), $1 bytes of tar (GNU tar reads its input to
+ * the end: `head -c` hands it exactly the archive), $2 bytes of the supervisor's source. The host
+ * sends nothing more before the supervisor's hello, so no reader can take bytes meant for the
+ * next. Without python3: no session. One line, so that `ps` shows one line per process.
  */
-const SESSION_SCRIPT = `if [ "$1" != 0 ]; then
-  command -v head >/dev/null 2>&1 && command -v tar >/dev/null 2>&1 || { echo "clawgym: tar or head: not found" >&2; exit 127; }
-  head -c "$1" | tar -x -f - -C / || exit 1
-fi
-if command -v python3 >/dev/null 2>&1; then
-  echo "${READY} session"
-  python3 -I -S -c "$2" "\${LC_CTYPE+set}" "\${LC_CTYPE-}"
-  printf '%s' "$3"
-else
-  echo ${READY}
-fi
-exec sleep infinity`;
+const SESSION_SCRIPT = [
+  'IFS= read -r sentinel',
+  'if [ "$1" != 0 ]; then { command -v head && command -v tar; } >/dev/null 2>&1 || { echo "clawgym: tar or head: not found" >&2; exit 127; }',
+  'head -c "$1" | tar -x -f - -C / || exit 1; fi',
+  `if command -v python3 >/dev/null 2>&1; then echo "${READY} session"`,
+  `python3 -I -S -c "import sys; exec(compile(sys.stdin.buffer.read($2), 'clawgym-supervisor', 'exec'))" "\${LC_CTYPE+set}" "\${LC_CTYPE-}"`,
+  `printf '%s' "$sentinel"; else echo ${READY}; fi`,
+  'exec sleep infinity',
+].join('; ');
+const SUPERVISOR_BYTES = Buffer.from(SUPERVISOR_SOURCE, 'utf8');
 
 /** The archive padded with zero blocks to whole 10 KiB records, as tar reads them. */
 function padArchive(archive: Buffer | undefined): Buffer | undefined {
