@@ -15,7 +15,7 @@ import { hostname, tmpdir } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { createDockerBackend, DEFAULT_PIDS_LIMIT, DROPPED_CAPS, LABEL_CREATED, LABEL_OWNER, LABEL_RUN, LABEL_TRIAL, type DockerBackend } from '../src/sandbox/docker';
+import { createDockerBackend, DEFAULT_PIDS_LIMIT, DROPPED_CAPS, LABEL_CREATED, LABEL_OWNER, LABEL_RUN, LABEL_TRIAL, type DockerBackend, type DockerSandbox } from '../src/sandbox/docker';
 import { gcSandboxes, ownerGone } from '../src/sandbox/gc';
 import { disposeAll, installSignalHandlers, liveSandboxes, registerSandbox, unregisterSandbox } from '../src/sandbox/registry';
 import { SandboxError, type Sandbox, type SandboxFile, type SandboxSpec } from '../src/sandbox/types';
@@ -31,9 +31,12 @@ const file = (path: string, content: string, mode?: number): SandboxFile => ({ p
 
 let backendCache: DockerBackend | undefined;
 const backend = (): DockerBackend => (backendCache ??= createDockerBackend());
+let noSessionCache: DockerBackend | undefined;
+/** The backend whose commands go through the in-sandbox session (default) or always `docker exec`. */
+const backendFor = (session: boolean): DockerBackend => (session ? backend() : (noSessionCache ??= createDockerBackend({ session: false })));
 
-async function withSandbox<T>(s: SandboxSpec, files: readonly SandboxFile[], fn: (sb: Sandbox) => Promise<T>): Promise<T> {
-  const sb = await backend().create(s, files);
+async function withSandbox<T>(s: SandboxSpec, files: readonly SandboxFile[], fn: (sb: Sandbox) => Promise<T>, b = backend()): Promise<T> {
+  const sb = await b.create(s, files);
   try {
     return await fn(sb);
   } finally {
@@ -159,205 +162,208 @@ describe('docker backend', needsDocker(), () => {
     assert.equal(await b.imageExists('clawgym/no-such-image:never'), false);
   });
 
-  describe('one sandbox, many execs', () => {
-    let sb: Sandbox;
-    test('create with files in place', async (t) => {
-      assertDocker(t);
-      sb = await backend().create(spec({ env: { FROM_SPEC: 'spec value', OVERRIDE: 'spec' } }), [
-        file(`${WORKDIR}/hello.txt`, 'hello\n'),
-        file('/opt/elsewhere/tool.sh', '#!/bin/bash\necho tool "$@"\n', 0o755),
-      ]);
-      assert.match(sb.name, new RegExp(`^clawgym-${RUN}-t-[0-9a-f]{8}$`));
-      assert.match(sb.id, /^[0-9a-f]{64}$/);
-      const r = await sb.exec('cat hello.txt && /opt/elsewhere/tool.sh a b');
-      assert.equal(r.stdout, 'hello\ntool a b\n');
-    });
-
-    test('exit codes, stdout and stderr apart, argv vs bash -c', async (t) => {
-      assertDocker(t);
-      const r = await sb.exec('echo out; echo err >&2; exit 7');
-      assert.deepEqual([r.exitCode, r.stdout, r.stderr, r.timedOut, r.outputLimitExceeded, r.truncated], [7, 'out\n', 'err\n', false, false, false]);
-      assert.equal(r.stdoutBytes, 4);
-      assert.ok(r.durationMs > 0);
-      // argv runs as is: no shell expands "$HOME" or splits words.
-      const argv = await sb.exec(['printf', '%s|', 'a b', '$HOME', '*']);
-      assert.equal(argv.stdout, 'a b|$HOME|*|');
-      const missing = await sb.exec(['no-such-binary']);
-      assert.notEqual(missing.exitCode, 0);
-      assert.match(missing.stdout + missing.stderr, /no-such-binary/);
-      const signalled = await sb.exec('kill -TERM $$');
-      assert.equal(signalled.exitCode, 143);
-    });
-
-    test('env (spec, then exec over it) and cwd (workdir by default)', async (t) => {
-      assertDocker(t);
-      const r = await sb.exec('echo "$FROM_SPEC|$OVERRIDE|$FROM_EXEC"; pwd', { env: { OVERRIDE: 'exec', FROM_EXEC: 'x y' } });
-      assert.equal(r.stdout, `spec value|exec|x y\n${WORKDIR}\n`);
-      const cwd = await sb.exec(['pwd'], { cwd: '/tmp' });
-      assert.equal(cwd.stdout, '/tmp\n');
-    });
-
-    test('stdin is written then closed', async (t) => {
-      assertDocker(t);
-      const input = Buffer.alloc(300_000, 'z');
-      const r = await sb.exec('wc -c; cat > /dev/null; echo done', { stdin: input });
-      assert.equal(r.stdout, '300000\ndone\n');
-      const text = await sb.exec(['cat'], { stdin: 'line1\nline2' });
-      assert.equal(text.stdout, 'line1\nline2');
-    });
-
-    test('output streams as it is produced and is kept up to maxOutputBytes', async (t) => {
-      assertDocker(t);
-      const seen: { at: number; text: string }[] = [];
-      const start = performance.now();
-      const r = await sb.exec('echo first; sleep 1; echo second; head -c 5000 /dev/zero | tr "\\0" e >&2', {
-        onStdout: (c) => seen.push({ at: performance.now() - start, text: Buffer.from(c).toString() }),
-        maxOutputBytes: 1000,
+  for (const session of [true, false]) {
+    describe(`one sandbox, many execs (${session ? 'session' : 'docker exec'})`, () => {
+      let sb: Sandbox;
+      test('create with files in place', async (t) => {
+        assertDocker(t);
+        sb = await backendFor(session).create(spec({ env: { FROM_SPEC: 'spec value', OVERRIDE: 'spec' } }), [
+          file(`${WORKDIR}/hello.txt`, 'hello\n'),
+          file('/opt/elsewhere/tool.sh', '#!/bin/bash\necho tool "$@"\n', 0o755),
+        ]);
+        assert.match(sb.name, new RegExp(`^clawgym-${RUN}-t-[0-9a-f]{8}$`));
+        assert.match(sb.id, /^[0-9a-f]{64}$/);
+        const r = await sb.exec('cat hello.txt && /opt/elsewhere/tool.sh a b');
+        assert.equal(r.stdout, 'hello\ntool a b\n');
+        assert.equal((sb as DockerSandbox).commandChannel, session ? 'session' : 'docker-exec');
       });
-      assert.equal(seen[0]?.text, 'first\n');
-      // The first line arrived before the command slept, not at the end.
-      assert.ok(seen[0]!.at < r.durationMs - 700, `first chunk at ${seen[0]!.at} ms of ${r.durationMs}`);
-      assert.equal(r.stdout, 'first\nsecond\n');
-      assert.equal(r.stderr, 'e'.repeat(1000));
-      assert.equal(r.stderrBytes, 5000);
-      assert.equal(r.truncated, true);
-      assert.equal(r.outputLimitExceeded, false);
-    });
 
-    test('an exec that never ends is killed at its timeout with everything it started', async (t) => {
-      assertDocker(t);
-      const start = performance.now();
-      const r = await sb.exec('sleep infinity', { timeoutMs: 1000 });
-      const took = performance.now() - start;
-      assert.equal(r.timedOut, true);
-      assert.equal(r.exitCode, 137);
-      assert.ok(took >= 1000 && took < 3500, `took ${took} ms`);
-      // Children that left the process group (setsid) and keep the output open die too.
-      const start2 = performance.now();
-      const r2 = await sb.exec('setsid sleep 7777 & (trap "" TERM; sleep 8888) & sleep infinity', { timeoutMs: 1000 });
-      const took2 = performance.now() - start2;
-      assert.equal(r2.timedOut, true);
-      assert.ok(took2 < 4000, `took ${took2} ms`);
-      // The keep-alive is `sleep infinity` under docker-init (pid 1): only its child may remain.
-      const left = (await processes(sb)).filter((p) => /sleep (infinity|7777|8888)/.test(p.cmd) && p.pid !== 1 && p.ppid !== 1);
-      assert.deepEqual(left, [], 'processes survived the timeout');
-      // The keep-alive is still there and the sandbox still works.
-      assert.equal((await sb.exec('echo ok')).stdout, 'ok\n');
-    });
+      test('exit codes, stdout and stderr apart, argv vs bash -c', async (t) => {
+        assertDocker(t);
+        const r = await sb.exec('echo out; echo err >&2; exit 7');
+        assert.deepEqual([r.exitCode, r.stdout, r.stderr, r.timedOut, r.outputLimitExceeded, r.truncated], [7, 'out\n', 'err\n', false, false, false]);
+        assert.equal(r.stdoutBytes, 4);
+        assert.ok(r.durationMs > 0);
+        // argv runs as is: no shell expands "$HOME" or splits words.
+        const argv = await sb.exec(['printf', '%s|', 'a b', '$HOME', '*']);
+        assert.equal(argv.stdout, 'a b|$HOME|*|');
+        const missing = await sb.exec(['no-such-binary']);
+        assert.notEqual(missing.exitCode, 0);
+        assert.match(missing.stdout + missing.stderr, /no-such-binary/);
+        const signalled = await sb.exec('kill -TERM $$');
+        assert.equal(signalled.exitCode, 143);
+      });
 
-    test('a command that ends before its timeout is not timed out', async (t) => {
-      assertDocker(t);
-      const r = await sb.exec('exit 137', { timeoutMs: 5000 });
-      assert.equal(r.exitCode, 137);
-      assert.equal(r.timedOut, false);
-    });
+      test('env (spec, then exec over it) and cwd (workdir by default)', async (t) => {
+        assertDocker(t);
+        const r = await sb.exec('echo "$FROM_SPEC|$OVERRIDE|$FROM_EXEC"; pwd', { env: { OVERRIDE: 'exec', FROM_EXEC: 'x y' } });
+        assert.equal(r.stdout, `spec value|exec|x y\n${WORKDIR}\n`);
+        const cwd = await sb.exec(['pwd'], { cwd: '/tmp' });
+        assert.equal(cwd.stdout, '/tmp\n');
+      });
 
-    test('an aborted exec rejects with cancelled and kills the command', async (t) => {
-      assertDocker(t);
-      const controller = new AbortController();
-      const p = sb.exec('sleep 5555; echo never', { signal: controller.signal });
-      setTimeout(() => controller.abort(), 300);
-      const start = performance.now();
-      await rejectsKind(p, 'cancelled');
-      assert.ok(performance.now() - start < 3000);
-      const left = (await processes(sb)).filter((p) => p.cmd.includes('sleep 5555'));
-      assert.deepEqual(left, []);
-      // Already aborted: nothing starts.
-      await rejectsKind(sb.exec('true', { signal: AbortSignal.abort() }), 'cancelled');
-    });
+      test('stdin is written then closed', async (t) => {
+        assertDocker(t);
+        const input = Buffer.alloc(300_000, 'z');
+        const r = await sb.exec('wc -c; cat > /dev/null; echo done', { stdin: input });
+        assert.equal(r.stdout, '300000\ndone\n');
+        const text = await sb.exec(['cat'], { stdin: 'line1\nline2' });
+        assert.equal(text.stdout, 'line1\nline2');
+      });
 
-    test('1 GB to stdout is capped, reported and killed early', async (t) => {
-      assertDocker(t);
-      const start = performance.now();
-      let streamed = 0;
-      const r = await sb.exec('yes | head -c 1G; echo unreachable >&2', { onStdout: (c) => (streamed += c.byteLength) });
-      const took = performance.now() - start;
-      assert.equal(r.outputLimitExceeded, true);
-      assert.equal(r.exitCode, 137);
-      assert.equal(r.truncated, true);
-      assert.equal(r.stdout.length, 1024 * 1024);
-      assert.ok(r.stdout.startsWith('y\ny\n'));
-      assert.ok(r.stdoutBytes > 64 * 1024 * 1024 && r.stdoutBytes < 128 * 1024 * 1024, `${r.stdoutBytes} bytes read`);
-      assert.equal(streamed, r.stdoutBytes);
-      assert.ok(took < 20_000, `took ${took} ms`);
-      assert.deepEqual((await processes(sb)).filter((p) => /yes|head/.test(p.cmd)), []);
-      // A smaller limit, set per exec.
-      const small = await sb.exec('head -c 10M /dev/zero', { killAfterBytes: 1024 * 1024, maxOutputBytes: 10 });
-      assert.equal(small.outputLimitExceeded, true);
-      assert.equal(small.stdout.length, 10);
-    });
+      test('output streams as it is produced and is kept up to maxOutputBytes', async (t) => {
+        assertDocker(t);
+        const seen: { at: number; text: string }[] = [];
+        const start = performance.now();
+        const r = await sb.exec('echo first; sleep 1; echo second; head -c 5000 /dev/zero | tr "\\0" e >&2', {
+          onStdout: (c) => seen.push({ at: performance.now() - start, text: Buffer.from(c).toString() }),
+          maxOutputBytes: 1000,
+        });
+        assert.equal(seen[0]?.text, 'first\n');
+        // The first line arrived before the command slept, not at the end.
+        assert.ok(seen[0]!.at < r.durationMs - 700, `first chunk at ${seen[0]!.at} ms of ${r.durationMs}`);
+        assert.equal(r.stdout, 'first\nsecond\n');
+        assert.equal(r.stderr, 'e'.repeat(1000));
+        assert.equal(r.stderrBytes, 5000);
+        assert.equal(r.truncated, true);
+        assert.equal(r.outputLimitExceeded, false);
+      });
 
-    test('copyIn then copyOut: tricky names, modes, empty dirs, byte for byte', async (t) => {
-      assertDocker(t);
-      await sb.copyIn(trickyFiles);
-      const out = await sb.copyOut('/w');
-      assertTrickyRoundTrip(out.entries);
-      // The sandbox sees the same bytes.
-      const r = await sb.exec(['bash', '-c', 'stat -c "%a %s %n" /w/secret /w/run.sh "/w/with space/and  two.txt"; stat -c "%a %F" "/w/empty dir"; md5sum /w/bin.dat']);
-      const md5 = createHash('md5').update(trickyFiles.find((f) => f.path === '/w/bin.dat')!.content).digest('hex');
-      assert.equal(r.stdout, `600 2 /w/secret\n755 18 /w/run.sh\n644 7 /w/with space/and  two.txt\n755 directory\n${md5}  /w/bin.dat\n`);
-      // Existing system directories keep their modes (no parent entries are written).
-      const modes = await sb.exec(['stat', '-c', '%a', '/tmp', '/root']);
-      assert.equal(modes.stdout, '1777\n700\n');
-    });
+      test('an exec that never ends is killed at its timeout with everything it started', async (t) => {
+        assertDocker(t);
+        const start = performance.now();
+        const r = await sb.exec('sleep infinity', { timeoutMs: 1000 });
+        const took = performance.now() - start;
+        assert.equal(r.timedOut, true);
+        assert.equal(r.exitCode, 137);
+        assert.ok(took >= 1000 && took < 3500, `took ${took} ms`);
+        // Children that left the process group (setsid) and keep the output open die too.
+        const start2 = performance.now();
+        const r2 = await sb.exec('setsid sleep 7777 & (trap "" TERM; sleep 8888) & sleep infinity', { timeoutMs: 1000 });
+        const took2 = performance.now() - start2;
+        assert.equal(r2.timedOut, true);
+        assert.ok(took2 < 4000, `took ${took2} ms`);
+        // The keep-alive is `sleep infinity` under docker-init (pid 1): only its child may remain.
+        const left = (await processes(sb)).filter((p) => /sleep (infinity|7777|8888)/.test(p.cmd) && p.pid !== 1 && p.ppid !== 1);
+        assert.deepEqual(left, [], 'processes survived the timeout');
+        // The keep-alive is still there and the sandbox still works.
+        assert.equal((await sb.exec('echo ok')).stdout, 'ok\n');
+      });
 
-    test('copy-out refuses escaping paths; planted symlinks come back as symlinks, never their targets', async (t) => {
-      assertDocker(t);
-      await rejectsKind(sb.copyOut(`${WORKDIR}/../../etc`), 'path-escape', /"\.\."/);
-      await rejectsKind(sb.copyOut('etc'), 'path-escape', /not absolute/);
-      await rejectsKind(sb.copyOut('/'), 'path-escape');
-      await rejectsKind(sb.copyIn([file('/w/../etc/x', 'x')]), 'path-escape');
-      const planted = await sb.exec(
-        `mkdir -p ${WORKDIR}/sub && cd ${WORKDIR} && ln -s /etc/passwd leak && ln -s / rootlink && ln -s ../../../../etc sub/up && ln -s /root/.openclaw/workspace/hello.txt inside && ln -s /etc ${WORKDIR}-link`,
-      );
-      assert.equal(planted.exitCode, 0, planted.stderr);
-      const out = await sb.copyOut(WORKDIR);
-      const by = new Map(out.entries.map((e) => [e.path, e]));
-      for (const [path, target] of [
-        ['leak', '/etc/passwd'],
-        ['rootlink', '/'],
-        ['sub/up', '../../../../etc'],
-        ['inside', '/root/.openclaw/workspace/hello.txt'],
-      ] as const) {
-        const e = by.get(path);
-        assert.equal(e?.type, 'symlink', path);
-        assert.equal(e?.linkTarget, target, path);
-        assert.equal(e?.content, undefined, path);
-      }
-      assert.ok(![...by.keys()].some((p) => p.startsWith('rootlink/') || p.startsWith('sub/up/')), 'a symlink was followed');
-      assert.ok(!out.entries.some((e) => e.content && Buffer.from(e.content).toString().includes('root:x:0:0')), '/etc/passwd leaked');
-      // A copied directory that is itself a symlink is refused, not followed.
-      await rejectsKind(sb.copyOut(`${WORKDIR}-link`), 'path-escape', /symlink/);
-      await rejectsKind(sb.copyOut(`${WORKDIR}/hello.txt`), 'backend', /not a directory/);
-      await rejectsKind(sb.copyOut('/no/such/dir'), 'backend', /no such directory/);
-    });
+      test('a command that ends before its timeout is not timed out', async (t) => {
+        assertDocker(t);
+        const r = await sb.exec('exit 137', { timeoutMs: 5000 });
+        assert.equal(r.exitCode, 137);
+        assert.equal(r.timedOut, false);
+      });
 
-    test('copy-out of a 1 GB file fails with too-large, quickly', async (t) => {
-      assertDocker(t);
-      const made = await sb.exec(`head -c 1G /dev/zero > ${WORKDIR}/big && head -c 100 /dev/zero > ${WORKDIR}/small`);
-      assert.equal(made.exitCode, 0, made.stderr);
-      const start = performance.now();
-      const e = await rejectsKind(sb.copyOut(WORKDIR), 'too-large', /256 MiB cap while reading big/);
-      assert.ok(performance.now() - start < 3000, `took ${performance.now() - start} ms: ${e.message}`);
-      await sb.exec(`rm ${WORKDIR}/big`);
-      // Over the per-file cap only: listed, without content.
-      const out = await sb.copyOut(WORKDIR, { maxFileBytes: 50 });
-      assert.ok(out.omitted.includes('small'));
-      assert.equal(out.entries.find((x) => x.path === 'small')?.size, 100);
-      assert.equal(out.entries.find((x) => x.path === 'small')?.content, undefined);
-    });
+      test('an aborted exec rejects with cancelled and kills the command', async (t) => {
+        assertDocker(t);
+        const controller = new AbortController();
+        const p = sb.exec('sleep 5555; echo never', { signal: controller.signal });
+        setTimeout(() => controller.abort(), 300);
+        const start = performance.now();
+        await rejectsKind(p, 'cancelled');
+        assert.ok(performance.now() - start < 3000);
+        const left = (await processes(sb)).filter((p) => p.cmd.includes('sleep 5555'));
+        assert.deepEqual(left, []);
+        // Already aborted: nothing starts.
+        await rejectsKind(sb.exec('true', { signal: AbortSignal.abort() }), 'cancelled');
+      });
 
-    test('dispose is idempotent, never throws, and later calls fail clearly', async (t) => {
-      assertDocker(t);
-      assert.ok(liveSandboxes().includes(sb as never));
-      await Promise.all([sb.dispose(), sb.dispose()]);
-      await sb.dispose();
-      assert.ok(!liveSandboxes().includes(sb as never));
-      assert.equal(await exists(sb.id), false);
-      await rejectsKind(sb.exec('true'), 'backend', /disposed/);
-      await rejectsKind(sb.copyOut(WORKDIR), 'backend', /disposed/);
+      test('1 GB to stdout is capped, reported and killed early', async (t) => {
+        assertDocker(t);
+        const start = performance.now();
+        let streamed = 0;
+        const r = await sb.exec('yes | head -c 1G; echo unreachable >&2', { onStdout: (c) => (streamed += c.byteLength) });
+        const took = performance.now() - start;
+        assert.equal(r.outputLimitExceeded, true);
+        assert.equal(r.exitCode, 137);
+        assert.equal(r.truncated, true);
+        assert.equal(r.stdout.length, 1024 * 1024);
+        assert.ok(r.stdout.startsWith('y\ny\n'));
+        assert.ok(r.stdoutBytes > 64 * 1024 * 1024 && r.stdoutBytes < 128 * 1024 * 1024, `${r.stdoutBytes} bytes read`);
+        assert.equal(streamed, r.stdoutBytes);
+        assert.ok(took < 20_000, `took ${took} ms`);
+        assert.deepEqual((await processes(sb)).filter((p) => /yes|head/.test(p.cmd)), []);
+        // A smaller limit, set per exec.
+        const small = await sb.exec('head -c 10M /dev/zero', { killAfterBytes: 1024 * 1024, maxOutputBytes: 10 });
+        assert.equal(small.outputLimitExceeded, true);
+        assert.equal(small.stdout.length, 10);
+      });
+
+      test('copyIn then copyOut: tricky names, modes, empty dirs, byte for byte', async (t) => {
+        assertDocker(t);
+        await sb.copyIn(trickyFiles);
+        const out = await sb.copyOut('/w');
+        assertTrickyRoundTrip(out.entries);
+        // The sandbox sees the same bytes.
+        const r = await sb.exec(['bash', '-c', 'stat -c "%a %s %n" /w/secret /w/run.sh "/w/with space/and  two.txt"; stat -c "%a %F" "/w/empty dir"; md5sum /w/bin.dat']);
+        const md5 = createHash('md5').update(trickyFiles.find((f) => f.path === '/w/bin.dat')!.content).digest('hex');
+        assert.equal(r.stdout, `600 2 /w/secret\n755 18 /w/run.sh\n644 7 /w/with space/and  two.txt\n755 directory\n${md5}  /w/bin.dat\n`);
+        // Existing system directories keep their modes (no parent entries are written).
+        const modes = await sb.exec(['stat', '-c', '%a', '/tmp', '/root']);
+        assert.equal(modes.stdout, '1777\n700\n');
+      });
+
+      test('copy-out refuses escaping paths; planted symlinks come back as symlinks, never their targets', async (t) => {
+        assertDocker(t);
+        await rejectsKind(sb.copyOut(`${WORKDIR}/../../etc`), 'path-escape', /"\.\."/);
+        await rejectsKind(sb.copyOut('etc'), 'path-escape', /not absolute/);
+        await rejectsKind(sb.copyOut('/'), 'path-escape');
+        await rejectsKind(sb.copyIn([file('/w/../etc/x', 'x')]), 'path-escape');
+        const planted = await sb.exec(
+          `mkdir -p ${WORKDIR}/sub && cd ${WORKDIR} && ln -s /etc/passwd leak && ln -s / rootlink && ln -s ../../../../etc sub/up && ln -s /root/.openclaw/workspace/hello.txt inside && ln -s /etc ${WORKDIR}-link`,
+        );
+        assert.equal(planted.exitCode, 0, planted.stderr);
+        const out = await sb.copyOut(WORKDIR);
+        const by = new Map(out.entries.map((e) => [e.path, e]));
+        for (const [path, target] of [
+          ['leak', '/etc/passwd'],
+          ['rootlink', '/'],
+          ['sub/up', '../../../../etc'],
+          ['inside', '/root/.openclaw/workspace/hello.txt'],
+        ] as const) {
+          const e = by.get(path);
+          assert.equal(e?.type, 'symlink', path);
+          assert.equal(e?.linkTarget, target, path);
+          assert.equal(e?.content, undefined, path);
+        }
+        assert.ok(![...by.keys()].some((p) => p.startsWith('rootlink/') || p.startsWith('sub/up/')), 'a symlink was followed');
+        assert.ok(!out.entries.some((e) => e.content && Buffer.from(e.content).toString().includes('root:x:0:0')), '/etc/passwd leaked');
+        // A copied directory that is itself a symlink is refused, not followed.
+        await rejectsKind(sb.copyOut(`${WORKDIR}-link`), 'path-escape', /symlink/);
+        await rejectsKind(sb.copyOut(`${WORKDIR}/hello.txt`), 'backend', /not a directory/);
+        await rejectsKind(sb.copyOut('/no/such/dir'), 'backend', /no such directory/);
+      });
+
+      test('copy-out of a 1 GB file fails with too-large, quickly', async (t) => {
+        assertDocker(t);
+        const made = await sb.exec(`head -c 1G /dev/zero > ${WORKDIR}/big && head -c 100 /dev/zero > ${WORKDIR}/small`);
+        assert.equal(made.exitCode, 0, made.stderr);
+        const start = performance.now();
+        const e = await rejectsKind(sb.copyOut(WORKDIR), 'too-large', /256 MiB cap while reading big/);
+        assert.ok(performance.now() - start < 3000, `took ${performance.now() - start} ms: ${e.message}`);
+        await sb.exec(`rm ${WORKDIR}/big`);
+        // Over the per-file cap only: listed, without content.
+        const out = await sb.copyOut(WORKDIR, { maxFileBytes: 50 });
+        assert.ok(out.omitted.includes('small'));
+        assert.equal(out.entries.find((x) => x.path === 'small')?.size, 100);
+        assert.equal(out.entries.find((x) => x.path === 'small')?.content, undefined);
+      });
+
+      test('dispose is idempotent, never throws, and later calls fail clearly', async (t) => {
+        assertDocker(t);
+        assert.ok(liveSandboxes().includes(sb as never));
+        await Promise.all([sb.dispose(), sb.dispose()]);
+        await sb.dispose();
+        assert.ok(!liveSandboxes().includes(sb as never));
+        assert.equal(await exists(sb.id), false);
+        await rejectsKind(sb.exec('true'), 'backend', /disposed/);
+        await rejectsKind(sb.copyOut(WORKDIR), 'backend', /disposed/);
+      });
     });
-  });
+  }
 
   for (const initialCopy of ['stdin', 'archive'] as const) {
     test(`files given to create arrive byte for byte (initialCopy: ${initialCopy}); system dirs keep their modes`, async (t) => {
@@ -459,39 +465,41 @@ describe('docker backend', needsDocker(), () => {
     });
   });
 
-  test('a fork bomb under a pids limit fails cleanly and the sandbox is still usable and disposable', async (t) => {
-    assertDocker(t);
-    let id = '';
-    await withSandbox(spec({ trialId: 'forkbomb', resources: { pids: 64 } }), [], async (sb) => {
-      id = sb.id;
-      const start = performance.now();
-      let result: Awaited<ReturnType<Sandbox['exec']>> | undefined;
-      let error: unknown;
-      try {
-        result = await sb.exec('bomb() { bomb | bomb & }; bomb; sleep 60', { timeoutMs: 3000 });
-      } catch (e) {
-        error = e;
-      }
-      const took = performance.now() - start;
-      assert.ok(took < 12_000, `took ${took} ms`);
-      if (result) {
-        assert.equal(result.timedOut, true);
-        assert.equal(result.exitCode, 137);
-      } else {
-        // The last resort: the bomb could not be killed from inside; the caller disposes.
-        assert.ok(error instanceof SandboxError && error.kind === 'backend', String(error));
-      }
-      // Once the bomb is gone (Docker's init reaps the orphans), the sandbox works again.
-      let ok = false;
-      for (let i = 0; i < 20 && !ok; i++) {
-        const r = await sb.exec('echo alive').catch(() => undefined);
-        ok = r?.stdout === 'alive\n';
-        if (!ok) await new Promise((r) => setTimeout(r, 250));
-      }
-      assert.ok(ok, 'the sandbox did not recover after the fork bomb');
+  for (const session of [true, false]) {
+    test(`a fork bomb under a pids limit fails cleanly and the sandbox is still usable and disposable (${session ? 'session' : 'docker exec'})`, async (t) => {
+      assertDocker(t);
+      let id = '';
+      await withSandbox(spec({ trialId: 'forkbomb', resources: { pids: 64 } }), [], async (sb) => {
+        id = sb.id;
+        const start = performance.now();
+        let result: Awaited<ReturnType<Sandbox['exec']>> | undefined;
+        let error: unknown;
+        try {
+          result = await sb.exec('bomb() { bomb | bomb & }; bomb; sleep 60', { timeoutMs: 3000 });
+        } catch (e) {
+          error = e;
+        }
+        const took = performance.now() - start;
+        assert.ok(took < 12_000, `took ${took} ms`);
+        if (result) {
+          assert.equal(result.timedOut, true);
+          assert.equal(result.exitCode, 137);
+        } else {
+          // The last resort: the bomb could not be killed from inside; the caller disposes.
+          assert.ok(error instanceof SandboxError && error.kind === 'backend', String(error));
+        }
+        // Once the bomb is gone (Docker's init reaps the orphans), the sandbox works again.
+        let ok = false;
+        for (let i = 0; i < 20 && !ok; i++) {
+          const r = await sb.exec('echo alive').catch(() => undefined);
+          ok = r?.stdout === 'alive\n';
+          if (!ok) await new Promise((r) => setTimeout(r, 250));
+        }
+        assert.ok(ok, 'the sandbox did not recover after the fork bomb');
+      }, backendFor(session));
+      assert.equal(await exists(id), false);
     });
-    assert.equal(await exists(id), false);
-  });
+  }
 
   test('a missing image is image-missing, naming the image and `clawgym image build`', async (t) => {
     assertDocker(t);
