@@ -736,7 +736,7 @@ class DockerBackendImpl implements DockerBackend {
     const sentinel = `clawgym-session-over-${randomBytes(12).toString('hex')}`;
     const stdinBytes = viaStdin ? padArchive(archive) : undefined;
     let cmd: string[];
-    if (withSession) cmd = [SESSION_SCRIPT, 'clawgym-init', String(stdinBytes?.length ?? 0), String(SUPERVISOR_BYTES.length)];
+    if (withSession) cmd = [SESSION_BOOT, 'clawgym-init', String(stdinBytes?.length ?? 0), String(SUPERVISOR_BYTES.length)];
     else cmd = viaStdin ? [STDIN_COPY_SCRIPT] : ['infinity'];
     let container: Docker.Container;
     try {
@@ -800,7 +800,7 @@ class DockerBackendImpl implements DockerBackend {
         if (withSession) {
           // Stdin stays open for the supervisor. Nothing in argv: `ps` output must neither
           // hold the sentinel (it would end the session) nor pages of Python.
-          attached.write(`${sentinel}\n`);
+          attached.write(`${SESSION_SCRIPT}\n${sentinel}\n`);
           if (stdinBytes) attached.write(stdinBytes);
           attached.write(SUPERVISOR_BYTES);
         } else {
@@ -843,11 +843,12 @@ class DockerBackendImpl implements DockerBackend {
 const STDIN_COPY_SCRIPT = `tar -x -f - -C / && echo ${READY} && exec sleep infinity`;
 /**
  * The first process of a sandbox with a session. Its stdin, which stays open, holds in order:
- * the sentinel line (printed when the supervisor is gone, before the shell becomes the
+ * this script's line, the sentinel line (printed when the supervisor is gone, before the shell becomes the
  * keep-alive so that `docker exec` still works), $1 bytes of tar (GNU tar reads its input to
  * the end: `head -c` hands it exactly the archive), $2 bytes of the supervisor's source. The host
  * sends nothing more before the supervisor's hello, so no reader can take bytes meant for the
- * next. Without python3: no session. One line, so that `ps` shows one line per process.
+ * next. Without python3: no session. The script itself comes first on stdin (one line, run by
+ * {@link SESSION_BOOT}), so the keep-alive's command line stays short.
  */
 const SESSION_SCRIPT = [
   'IFS= read -r sentinel',
@@ -858,6 +859,7 @@ const SESSION_SCRIPT = [
   `printf '%s' "$sentinel"; else echo ${READY}; fi`,
   'exec sleep infinity',
 ].join('; ');
+const SESSION_BOOT = 'IFS= read -r script && eval "$script"';
 const SUPERVISOR_BYTES = Buffer.from(SUPERVISOR_SOURCE, 'utf8');
 
 /** The archive padded with zero blocks to whole 10 KiB records, as tar reads them. */
