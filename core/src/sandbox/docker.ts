@@ -214,6 +214,7 @@ class DockerSandboxImpl implements DockerSandbox {
   disposeError: Error | undefined;
   /** The command session on the container's attached stdio, when the image can run one. */
   session: SupervisorSession | undefined;
+  private abandonedKill: Promise<void> | undefined;
   private disposing: Promise<void> | undefined;
 
   constructor(
@@ -255,6 +256,7 @@ class DockerSandboxImpl implements DockerSandbox {
       if (result) return result;
       // Never started (the session ended first): run it the other way.
     }
+    if (this.session) await this.killAbandoned(this.session);
     return this.execWithDocker(argv, options, what, started);
   }
 
@@ -324,6 +326,7 @@ class DockerSandboxImpl implements DockerSandbox {
         hostTimedOut = true;
         outcome = after === 'late' ? { kind: 'lost' } : after;
       }
+      await this.killAbandoned(session);
       if (signal?.aborted) throw cancelled(what);
       if (outcome.kind === 'not-started') return undefined;
       if (outcome.kind === 'error') throw new SandboxError('backend', `${what}: the sandbox could not start the command: ${outcome.message}`);
@@ -516,6 +519,26 @@ class DockerSandboxImpl implements DockerSandbox {
     return -1;
   }
 
+  /** Kills a supervisor the host gave up on (once), so that it cannot run a request late. */
+  private async killAbandoned(session: SupervisorSession): Promise<void> {
+    if (!session.abandoned || session.pid === undefined) return;
+    this.abandonedKill ??= (async () => {
+      try {
+        const exec = await this.container.exec({ Cmd: ['kill', '-KILL', String(session.pid)], AttachStdout: true, AttachStderr: true });
+        const stream = (await exec.start({ hijack: false, stdin: false })) as NodeJS.ReadableStream;
+        stream.resume();
+        await new Promise<void>((resolve) => {
+          stream.on('end', resolve);
+          stream.on('close', resolve);
+          stream.on('error', () => resolve());
+        });
+      } catch {
+        // Gone already (or the container is): nothing can run late.
+      }
+    })();
+    await this.abandonedKill;
+  }
+
   /** Runs {@link KILL_SCRIPT}; retried because a saturated pids limit can refuse the new process. */
   private async killExec(marker: string): Promise<boolean> {
     for (let attempt = 0; attempt < 8; attempt++) {
@@ -574,6 +597,7 @@ class DockerSandboxImpl implements DockerSandbox {
       // The session ended first: ask the engine.
       if (options.signal?.aborted) throw cancelled(what);
     }
+    if (this.session) await this.killAbandoned(this.session);
     let stream: NodeJS.ReadableStream;
     try {
       stream = await this.container.getArchive({ path, abortSignal: options.signal });

@@ -305,8 +305,15 @@ export class SupervisorSession {
 
   /** Give the session up (unresponsive supervisor, dispose): pending requests end as lost. */
   abandon(reason: string): void {
+    if (this.state === 'frames') this.abandoned = true;
     this.die(reason);
   }
+
+  /**
+   * True once the host gave up on a supervisor that may still be running (stopped, stuck): the
+   * sandbox must kill it before running commands another way, or it could start them late.
+   */
+  abandoned = false;
 
   /** Stop reading and close the attach stream. */
   close(): void {
