@@ -1,13 +1,16 @@
 /**
  * The Docker sandbox backend, on dockerode. One container per sandbox: created with the files
- * already in place (fed to its first process's stdin, see `initialCopy`), kept alive by `sleep infinity` under Docker's
- * init (which reaps orphans, so killed process trees do not fill the pids limit with zombies),
- * commands run with `exec`, removed with `remove({ force: true })`.
+ * already in place (fed to its first process's stdin, see `initialCopy`), under Docker's init
+ * (which reaps orphans, so killed process trees do not fill the pids limit with zombies). The
+ * first process then becomes a small Python supervisor on the container's attached stdio
+ * (session.ts): commands and copy-outs go through it, with no `docker exec` or getArchive. Images
+ * without python3, `session: false`, and sandboxes whose supervisor died use `sleep infinity` as
+ * the keep-alive and one `docker exec` per command. Removed with `remove({ force: true })`.
  *
  * The engine is wherever dockerode's default points: `DOCKER_HOST` (unix://, tcp://, ssh://) or the
  * local socket. Round trips are kept to the minimum: create = createContainer + attach + start
  * (a missing image is learnt from createContainer's 404, not from a separate inspect);
- * exec = exec create + start + inspect (for the exit code).
+ * exec without a session = exec create + start + inspect (for the exit code).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
