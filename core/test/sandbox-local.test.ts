@@ -399,6 +399,9 @@ describe('local backend, unisolated only', () => {
       assert.ok(Date.now() - t0 < 5000);
       assert.equal(processesWith(a).length, 1, 'the daemon escaped the exec (expected without isolation)');
       await s.dispose();
+      // SIGKILL is asynchronous: allow the kernel a moment to reap it (deadline, not a fixed sleep).
+      const deadline = Date.now() + 5000;
+      while (processesWith(a).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(processesWith(a), []);
     } finally {
       await s.dispose();
