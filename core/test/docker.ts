@@ -45,3 +45,10 @@ export function assertDocker(_t?: TestContext): void {
   const problem = dockerProblem();
   if (problem && dockerRequired) throw new Error(`CLAWGYM_REQUIRE_DOCKER=1 but ${problem}`);
 }
+
+/** Ids of the sandbox containers of a run still on the engine (any state), by the label every sandbox carries. */
+export function containersOf(runId: string): string[] {
+  return execFileSync('docker', ['ps', '-aq', '--filter', `label=dev.clawgym.run=${runId}`], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
+}

@@ -4,7 +4,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { newRunId, runJob } from '../src/run/job';
 import { runTrial } from '../src/run/trial';
 import type { ResolvedTask } from '../src/run/types';
 import { createDockerBackend } from '../src/sandbox/docker';
-import { assertDocker, needsDocker, TEST_IMAGE } from './docker';
+import { assertDocker, containersOf, needsDocker, TEST_IMAGE } from './docker';
 
 describe('workspace diff', () => {
   test('unified hunks with context, additions and deletions', () => {
@@ -77,9 +76,6 @@ function task(overrides: Partial<ResolvedTask> = {}): ResolvedTask {
   };
 }
 
-function containersOf(runId: string): string[] {
-  return execFileSync('docker', ['ps', '-aq', '--filter', `label=dev.clawgym.run=${runId}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
-}
 
 describe('trials on the real engine', needsDocker(), () => {
   const backend = createDockerBackend();

@@ -18,7 +18,8 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { registerSandbox, unregisterSandbox } from './registry';
-import { Capture, Demuxer, READY, SupervisorSession } from './session';
+import { Capture, captured } from './output';
+import { Demuxer, READY, SupervisorSession } from './session';
 import { SUPERVISOR_SOURCE } from './supervisorSource';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, packFiles, sandboxPathSegments, unpackEntries } from './tar';
 import {
@@ -348,11 +349,7 @@ class DockerSandboxImpl implements DockerSandbox {
       if (timedOut || outputLimitExceeded) exitCode = 137;
       return {
         exitCode,
-        stdout: out.text(),
-        stderr: err.text(),
-        stdoutBytes: out.bytes,
-        stderrBytes: err.bytes,
-        truncated: out.truncated || err.truncated,
+        ...captured(out, err),
         timedOut,
         outputLimitExceeded,
         durationMs: performance.now() - started,
@@ -491,11 +488,7 @@ class DockerSandboxImpl implements DockerSandbox {
       }
       return {
         exitCode,
-        stdout: out.text(),
-        stderr: err.text(),
-        stdoutBytes: out.bytes,
-        stderrBytes: err.bytes,
-        truncated: out.truncated || err.truncated,
+        ...captured(out, err),
         timedOut,
         outputLimitExceeded,
         durationMs: performance.now() - started,

@@ -15,12 +15,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants as fsc, promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
+import { findExecutable } from './output';
 import { registerSandbox, unregisterSandbox } from './registry';
 
 export type ImageBuildMethod = 'dockerfile' | 'debootstrap';
@@ -532,16 +533,3 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new ImageBuildError('cancelled', 'cancelled');
 }
 
-function findExecutable(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  for (const d of dirs) {
-    const p = nodePath.join(d, name);
-    try {
-      accessSync(p, fsc.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}

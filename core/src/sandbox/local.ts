@@ -25,9 +25,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants as fsc, promises as fs, accessSync, lstatSync, readlinkSync, readdirSync, readFileSync } from 'node:fs';
+import { constants as fsc, promises as fs, lstatSync, readlinkSync, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
+import { Capture, captured, findExecutable } from './output';
 import { registerSandbox, unregisterSandbox } from './registry';
 import {
   SandboxError,
@@ -441,10 +442,10 @@ function runProcess(
       killGroup();
     };
     register(() => stop('cancelled'));
-    const out = new Collector(maxOutput);
-    const err = new Collector(maxOutput);
-    const onData = (c: Collector, cb: ((chunk: Uint8Array) => void) | undefined) => (chunk: Buffer) => {
-      c.push(chunk);
+    const out = new Capture(maxOutput);
+    const err = new Capture(maxOutput);
+    const onData = (c: Capture, cb: ((chunk: Uint8Array) => void) | undefined) => (chunk: Buffer) => {
+      c.add(chunk);
       if (cb && !stopped) {
         try {
           cb(chunk);
@@ -483,11 +484,8 @@ function runProcess(
       if (stopped === 'timeout' || stopped === 'limit') exitCode = 137;
       resolve({
         exitCode,
-        stdout: out.text(),
+        ...captured(out, err),
         stderr: stderrText,
-        stdoutBytes: out.bytes,
-        stderrBytes: err.bytes,
-        truncated: out.truncated || err.truncated,
         timedOut: stopped === 'timeout',
         outputLimitExceeded: stopped === 'limit',
         durationMs: Math.round(performance.now() - started),
@@ -508,27 +506,6 @@ function runProcess(
     });
     child.on('close', (code, signal) => finish(code, signal));
   });
-}
-
-class Collector {
-  bytes = 0;
-  private readonly chunks: Buffer[] = [];
-  private kept = 0;
-  constructor(private readonly max: number) {}
-  push(chunk: Buffer): void {
-    this.bytes += chunk.length;
-    if (this.kept < this.max) {
-      const part = chunk.length <= this.max - this.kept ? chunk : chunk.subarray(0, this.max - this.kept);
-      this.chunks.push(part);
-      this.kept += part.length;
-    }
-  }
-  get truncated(): boolean {
-    return this.kept < this.bytes;
-  }
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
 }
 
 /** The host's system directories, read-only: /usr, /etc and the merged-/usr links or dirs. */
@@ -629,16 +606,3 @@ function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40) || 'x';
 }
 
-function findExecutable(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/bin', '/usr/local/bin', '/bin'];
-  for (const d of dirs) {
-    const p = nodePath.join(d, name);
-    try {
-      accessSync(p, fsc.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}

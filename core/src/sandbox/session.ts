@@ -49,32 +49,6 @@ export class Demuxer {
   }
 }
 
-/** Collects one output stream, keeping at most `max` bytes. */
-export class Capture {
-  bytes = 0;
-  private kept: Buffer[] = [];
-  private keptBytes = 0;
-
-  constructor(private readonly max: number) {}
-
-  add(data: Buffer): void {
-    this.bytes += data.length;
-    if (this.keptBytes >= this.max) return;
-    const part = data.length <= this.max - this.keptBytes ? data : data.subarray(0, this.max - this.keptBytes);
-    // Copy: the demuxer's slices may share memory with buffers node reuses.
-    this.kept.push(Buffer.from(part));
-    this.keptBytes += part.length;
-  }
-
-  get truncated(): boolean {
-    return this.bytes > this.keptBytes;
-  }
-
-  text(): string {
-    return Buffer.concat(this.kept).toString('utf8');
-  }
-}
-
 /** The first line of the first process: files are in; `session` when the supervisor follows. */
 export const READY = 'clawgym-ready';
 
