@@ -10,7 +10,7 @@ import { taskJsonSchema } from '../../core/src/model/schema';
 import { parseCommandLine, type CommandName } from './args';
 import { EXIT_OK, EXIT_USAGE, runValidate, type Io } from './validate';
 import { runCheck, runRun } from './run';
-import { runExport, runGc, runImageBuild, runImport } from './tools';
+import { runConvert, runGc, runImageBuild } from './tools';
 
 /** The options `run` and `check` share. */
 const RUN_COMMON = `Tasks are .clawtask files, ClawGym task directories (data_entry.json + reward/), or folders of
@@ -189,9 +189,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     case 'check':
       return runCheck(cmd.paths, cmd.options, io);
     case 'import':
-      return runImport(cmd.paths, cmd.out, cmd.overwrite, io);
+      return runConvert('import', cmd.paths, cmd.out, cmd.overwrite, io);
     case 'export':
-      return runExport(cmd.paths, cmd.out, cmd.overwrite, io);
+      return runConvert('export', cmd.paths, cmd.out, cmd.overwrite, io);
     case 'image-build':
       return runImageBuild(cmd, io);
     case 'gc':

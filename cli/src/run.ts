@@ -7,8 +7,7 @@
  * keeps everything finished, and the exit code is 130. A second Ctrl-C removes the sandboxes
  * and exits at once.
  */
-import * as nodePath from 'node:path';
-import { findTasks, type FileDiagnostics } from '../../core/src/clawgym';
+import { findTasks } from '../../core/src/clawgym';
 import { cachedFileSystem, nodeFileSystem } from '../../core/src/language';
 import { BUILTIN_AGENTS, formatMs, type Agent } from '../../core/src/run/agents';
 import { runJob, type JobEvent, type JobSummary } from '../../core/src/run/job';
@@ -19,7 +18,7 @@ import { disposeAll } from '../../core/src/sandbox/registry';
 import { selectBackend, type BackendChoice } from '../../core/src/sandbox/select';
 import { SandboxError } from '../../core/src/sandbox/types';
 import { DEFAULT_IMAGE } from '../../core/src/model/schema';
-import { formatLine, locate, sortDiagnostics, useColor } from './report';
+import { displayPath, formatLine, locate, sortDiagnostics, useColor } from './report';
 import type { Io } from './validate';
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './validate';
 
@@ -54,23 +53,12 @@ function loadAll(paths: readonly string[], io: Io, color: boolean): { tasks: Res
       continue;
     }
     refused++;
-    io.stderr(`clawgym: cannot run ${rel(io.cwd, entry.path)}: ${r.error ?? 'invalid task'}\n`);
-    const errors = located(r.reports, io.cwd).filter((d) => d.severity === 'error');
+    io.stderr(`clawgym: cannot run ${displayPath(entry.path, io.cwd)}: ${r.error ?? 'invalid task'}\n`);
+    const errors = sortDiagnostics(locate(r.reports, io.cwd)).filter((d) => d.severity === 'error');
     for (const d of errors.slice(0, 10)) io.stderr(`  ${formatLine(d, color)}\n`);
     if (errors.length > 10) io.stderr(`  … and ${errors.length - 10} more (run \`clawgym validate\`)\n`);
   }
   return { tasks, refused };
-}
-
-function located(reports: FileDiagnostics[], cwd: string) {
-  const all = locate(reports, cwd);
-  sortDiagnostics(all);
-  return all;
-}
-
-function rel(cwd: string, p: string): string {
-  const r = nodePath.relative(cwd, p);
-  return r && !r.startsWith('..') && !nodePath.isAbsolute(r) ? r : p;
 }
 
 /** Cancellation wired to SIGINT/SIGTERM for the duration of `body`. */
@@ -287,7 +275,7 @@ export async function runCheck(paths: readonly string[], options: RunOptions, io
     const nop = await runJob({ ...common, agent: BUILTIN_AGENTS.nop, signal: sig, onEvent: emit, meta: { command: 'check', paths } });
     return { oracle, nop };
   });
-  const verdicts = prepared.tasks.map((t, i) => judge(t.id, rel(io.cwd, t.source.path), value.oracle.results[i], value.nop.results[i]));
+  const verdicts = prepared.tasks.map((t, i) => judge(t.id, displayPath(t.source.path, io.cwd), value.oracle.results[i], value.nop.results[i]));
   if (options.json) {
     io.stdout(JSON.stringify({ type: 'check-end', verdicts: verdicts.map(({ oracle, nop, ...v }) => ({ ...v, oracleReward: oracle?.reward, nopReward: nop?.reward })) }) + '\n');
   } else {

@@ -64,28 +64,21 @@ export async function runGc(cmd: { all: boolean; dryRun: boolean }, io: Io): Pro
   }
 }
 
-export async function runImport(paths: readonly string[], out: string, overwrite: boolean, io: Io): Promise<number> {
+const CONVERSIONS = {
+  import: { convert: importClawGym, verb: 'imported' },
+  export: { convert: exportClawGym, verb: 'exported' },
+} as const;
+
+/** `clawgym import` and `clawgym export`: the same shape, the other direction. */
+export async function runConvert(direction: keyof typeof CONVERSIONS, paths: readonly string[], out: string, overwrite: boolean, io: Io): Promise<number> {
+  const { convert, verb } = CONVERSIONS[direction];
   try {
-    const report = importClawGym(paths.map((p) => resolve(io.cwd, p)), resolve(io.cwd, out), { overwrite });
-    return printConversion('imported', report, io);
+    const report = convert(paths.map((p) => nodePath.resolve(io.cwd, p)), nodePath.resolve(io.cwd, out), { overwrite });
+    return printConversion(verb, report, io);
   } catch (e) {
-    io.stderr(`clawgym: import failed: ${message(e)}\n`);
+    io.stderr(`clawgym: ${direction} failed: ${message(e)}\n`);
     return EXIT_PROBLEMS;
   }
-}
-
-export async function runExport(paths: readonly string[], out: string, overwrite: boolean, io: Io): Promise<number> {
-  try {
-    const report = exportClawGym(paths.map((p) => resolve(io.cwd, p)), resolve(io.cwd, out), { overwrite });
-    return printConversion('exported', report, io);
-  } catch (e) {
-    io.stderr(`clawgym: export failed: ${message(e)}\n`);
-    return EXIT_PROBLEMS;
-  }
-}
-
-function resolve(cwd: string, p: string): string {
-  return nodePath.resolve(cwd, p);
 }
 
 function printConversion(verb: string, report: ConvertReport, io: Io): number {

@@ -8,7 +8,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import { assertDocker, needsDocker } from '../../core/test/docker';
+import { assertDocker, containersOf, needsDocker } from '../../core/test/docker';
 
 const repoRoot = join(__dirname, '..', '..', '..');
 const cliJs = join(repoRoot, 'out', 'cli', 'src', 'main.js');
@@ -23,9 +23,6 @@ function tmp(): string {
   return fs.mkdtempSync(join(os.tmpdir(), 'clawgym-cli-run-'));
 }
 
-function containersOf(runId: string): string[] {
-  return execFileSync('docker', ['ps', '-aq', '--filter', `label=dev.clawgym.run=${runId}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
-}
 
 /** A tiny task in a temp folder; `solution` is its oracle script. */
 function writeTask(dir: string, solution: string, extra = ''): string {

@@ -9,11 +9,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertDocker, needsDocker, TEST_IMAGE } from '../../core/test/docker';
+import { assertDocker, containersOf, needsDocker, TEST_IMAGE } from '../../core/test/docker';
 import { startCli } from '../src/cliProcess';
 import { checkLocator, cliArgs, runOutcome, RunTracker, validateOutcome, type CliEvent, type CliRequest } from '../src/runProtocol';
 import { repoRoot } from './util';
@@ -90,12 +89,6 @@ const request = (task: string, more: Partial<CliRequest>): CliRequest => ({
   ...more,
 });
 
-/** Containers of a run still on the engine (any state). */
-function containersOf(runId: string): string[] {
-  return execFileSync('docker', ['ps', '-a', '--filter', `label=dev.clawgym.run=${runId}`, '--format', '{{.Names}}'], { encoding: 'utf8' })
-    .split('\n')
-    .filter(Boolean);
-}
 
 test('nop on a real task: reward 0, a finding per failed check, each placed on its id line', needsDocker(), async () => {
   assertDocker();

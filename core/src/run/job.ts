@@ -173,15 +173,16 @@ export async function runJob(options: JobOptions): Promise<JobSummary> {
       if (runDir) writeJsonAtomic(nodePath.join(runDir, 'result.json'), { ...summarize(runId, runDir, options, results.filter(Boolean), started), complete: false });
     }
   };
+  let summary: JobSummary;
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, worker));
   } finally {
-    const summary = summarize(runId, runDir, options, results.filter(Boolean), started);
+    summary = summarize(runId, runDir, options, results.filter(Boolean), started);
     if (runDir) writeJsonAtomic(nodePath.join(runDir, 'result.json'), { ...summary, complete: !options.signal?.aborted });
     send({ type: 'run-end', summary });
     if (events !== undefined) fs.closeSync(events);
   }
-  return summarize(runId, runDir, options, results, started);
+  return summary;
 }
 
 function cancelledResult(task: ResolvedTask, trialId: string, agent: string): TrialResult {

@@ -23,9 +23,9 @@ import { toCtrf } from '../verifier';
 import type { TrialRecord } from './trial';
 import type { ResolvedTask } from './types';
 
-function writeJson(path: string, value: unknown): void {
+/** Write JSON through a temporary file and a rename: a crash never leaves half a file. */
+export function writeJsonAtomic(path: string, value: unknown): void {
   fs.mkdirSync(nodePath.dirname(path), { recursive: true });
-  // Write then rename: a crash never leaves a half-written result.json.
   const tmp = `${path}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
   fs.renameSync(tmp, path);
@@ -48,24 +48,22 @@ export function describeTask(task: ResolvedTask): unknown {
 /** Write one trial's folder; returns its path. */
 export function writeTrialFolder(trialDir: string, task: ResolvedTask, record: TrialRecord, meta: Record<string, unknown>): string {
   const r = record.result;
-  writeJson(nodePath.join(trialDir, 'config.json'), { ...meta, trialId: r.trialId, agent: r.agent, task: describeTask(task) });
+  writeJsonAtomic(nodePath.join(trialDir, 'config.json'), { ...meta, trialId: r.trialId, agent: r.agent, task: describeTask(task) });
   if (record.verifierResult) {
     const { snapshot, ...report } = record.verifierResult;
-    writeJson(nodePath.join(trialDir, 'verifier', 'report.json'), {
+    writeJsonAtomic(nodePath.join(trialDir, 'verifier', 'report.json'), {
       ...report,
       snapshot: snapshot ? { entries: snapshot.entries.length, totalBytes: snapshot.totalBytes, omitted: snapshot.omitted } : undefined,
     });
     const start = Date.parse(r.startedAt) + r.timing.createMs + r.timing.setupMs + r.timing.agentMs;
-    writeJson(nodePath.join(trialDir, 'verifier', 'ctrf.json'), toCtrf(task, record.verifierResult, { start, stop: start + r.timing.verifyMs, toolName: 'clawgym' }));
+    writeJsonAtomic(nodePath.join(trialDir, 'verifier', 'ctrf.json'), toCtrf(task, record.verifierResult, { start, stop: start + r.timing.verifyMs, toolName: 'clawgym' }));
   }
   writeText(nodePath.join(trialDir, 'workspace.diff'), record.unifiedDiff);
-  writeJson(nodePath.join(trialDir, 'transcript.json'), record.transcript);
+  writeJsonAtomic(nodePath.join(trialDir, 'transcript.json'), record.transcript);
   writeText(nodePath.join(trialDir, 'logs', 'setup.log'), record.logs.setup);
   writeText(nodePath.join(trialDir, 'logs', 'agent.log'), record.logs.agent);
   writeText(nodePath.join(trialDir, 'logs', 'verifier.log'), record.logs.verifier);
   // Last: a trial folder with result.json is complete.
-  writeJson(nodePath.join(trialDir, 'result.json'), r);
+  writeJsonAtomic(nodePath.join(trialDir, 'result.json'), r);
   return trialDir;
 }
-
-export { writeJson as writeJsonAtomic };
