@@ -32,6 +32,53 @@ const CONVERT_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** `export sft`: trial trajectories to fine-tuning JSONL. */
+const SFT_FLAGS = {
+  out: { type: 'string', short: 'o' },
+  format: { type: 'string' },
+  'min-reward': { type: 'string' },
+  task: { type: 'string', multiple: true },
+  solved: { type: 'boolean' },
+  tokens: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface ExportSftCommand {
+  kind: 'export-sft';
+  runs: string[];
+  out: string;
+  format: 'openai' | 'sharegpt';
+  minReward?: number;
+  tasks: string[];
+  onlySolved: boolean;
+  includeTokens: boolean;
+}
+
+/** `clawgym export sft <runs...> --out FILE [--format openai|sharegpt] [--min-reward X] [--task ID]... [--solved] [--tokens]` */
+function parseExportSft(args: readonly string[]): ParseResult {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: SFT_FLAGS, strict: true, allowPositionals: true });
+  } catch (e) {
+    return usageError(e, Object.keys(SFT_FLAGS), 'export');
+  }
+  const v = parsed.values;
+  if (v.help) return { ok: true, command: { kind: 'help', topic: 'export' } };
+  const fail = (message: string): ParseResult => ({ ok: false, message, helpTopic: 'export' });
+  if (!parsed.positionals.length) return fail('`export sft` needs run folders (or trial folders, or folders of runs)');
+  if (!v.out) return fail('`export sft` needs `--out <file.jsonl>`');
+  const format = v.format ?? 'openai';
+  if (format !== 'openai' && format !== 'sharegpt') return fail(`unknown \`export sft\` format \`${format}\`; use \`openai\` or \`sharegpt\``);
+  let minReward: number | undefined;
+  if (v['min-reward'] !== undefined) {
+    minReward = Number(v['min-reward']);
+    if (v['min-reward'].trim() === '' || !Number.isFinite(minReward)) return fail(`\`--min-reward\` needs a number, not \`${v['min-reward']}\``);
+  }
+  const command: ExportSftCommand = { kind: 'export-sft', runs: parsed.positionals, out: v.out, format, tasks: v.task ?? [], onlySolved: !!v.solved, includeTokens: !!v.tokens };
+  if (minReward !== undefined) command.minReward = minReward;
+  return { ok: true, command };
+}
+
 const IMAGE_FLAGS = {
   tag: { type: 'string' },
   method: { type: 'string' },
@@ -76,6 +123,7 @@ export type Command =
   | { kind: 'run' | 'check'; paths: string[]; options: RunOptions }
   | { kind: 'import'; paths: string[]; out: string; overwrite: boolean }
   | { kind: 'export'; paths: string[]; out: string; overwrite: boolean; format: 'clawgym' }
+  | ExportSftCommand
   | { kind: 'image-build'; tag?: string; method: 'auto' | 'dockerfile' | 'debootstrap'; force: boolean }
   | { kind: 'gc'; all: boolean; dryRun: boolean }
   | { kind: 'schema'; name: SchemaName };
@@ -231,6 +279,8 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
     }
     case 'import':
     case 'export': {
+      // `export sft ...` is its own command; `export <tasks> --out D` stays as it was.
+      if (name === 'export' && rest[0] === 'sft') return parseExportSft(rest.slice(1));
       let parsed;
       try {
         parsed = parseArgs({ args: [...rest], options: CONVERT_FLAGS, strict: true, allowPositionals: true });

@@ -10,7 +10,7 @@ import { taskJsonSchema } from '../../core/src/model/schema';
 import { parseCommandLine, type CommandName } from './args';
 import { EXIT_OK, EXIT_USAGE, runValidate, type Io } from './validate';
 import { runCheck, runRun } from './run';
-import { runConvert, runGc, runImageBuild } from './tools';
+import { runConvert, runExportSft, runGc, runImageBuild } from './tools';
 
 /** The options `run` and `check` share. */
 const RUN_COMMON = `Tasks are .clawtask files, ClawGym task directories (data_entry.json + reward/), or folders of
@@ -43,6 +43,7 @@ Commands:
   check <tasks...>        Run oracle and nop on each task: oracle must score 1, nop 0
   import <split> --out D  Convert ClawGym task directories to .clawtask files
   export <tasks> --out D  Convert .clawtask files to ClawGym task directories
+  export sft <runs>       Fine-tuning JSONL (OpenAI or ShareGPT) from the runs' trajectories
   image build             Build the default sandbox image (skips when it exists)
   gc                      Remove sandboxes left behind by killed runs
   schema [name]           Print a JSON Schema: clawtask (default) or data-entry
@@ -115,9 +116,29 @@ Converts ClawGym task directories (data_entry.json, input_files/, reward/) to .c
 result runs to the same reward, and \`clawgym export\` gives back the same files.
 `,
   export: `Usage: clawgym export --format clawgym <tasks...> --out <dir> [--overwrite]
+       clawgym export sft <runs...> --out FILE [--format openai|sharegpt] [--min-reward X]
+                          [--task ID]... [--solved] [--tokens]
 
 Converts .clawtask files to ClawGym task directories (<out>/<id>/data_entry.json, input_files/,
 reward/, solution/) that the authors' harness runs. Checks are compiled to reward/check.py.
+
+\`export sft\` writes supervised fine-tuning data, one JSON line per trial, from the
+trajectory.json of the trials under the given run folders (or trial folders, or folders of
+runs); trials without one are skipped and named. Formats (docs/trajectories.md):
+  openai     {"messages": [...], "tools": [...]}: OpenAI chat fine-tuning with tool calls (default)
+  sharegpt   {"conversations": [{"from", "value"}...], "tools": "<JSON>"}: LLaMA-Factory's
+             ShareGPT with function_call/observation turns
+
+Options for sft:
+  -o, --out FILE          The JSONL file (replaced atomically)
+  --format openai|sharegpt
+  --min-reward X          Only trials with reward >= X
+  --task ID               Only these tasks (ids or globs such as 'csv-*'); repeatable
+  --solved                Only solved trials
+  --tokens                Keep token ids and logprobs under each assistant turn's "clawgym" key
+  -h, --help              Show this help
+
+Exit codes (sft): 0 at least one example written, 1 none written or a failure, 2 usage error.
 `,
   image: `Usage: clawgym image build [--tag TAG] [--method auto|dockerfile|debootstrap] [--force]
 
@@ -192,6 +213,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return runConvert('import', cmd.paths, cmd.out, cmd.overwrite, io);
     case 'export':
       return runConvert('export', cmd.paths, cmd.out, cmd.overwrite, io);
+    case 'export-sft':
+      return runExportSft(cmd, io);
     case 'image-build':
       return runImageBuild(cmd, io);
     case 'gc':

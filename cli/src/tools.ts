@@ -5,12 +5,14 @@
 import * as nodePath from 'node:path';
 import Docker from 'dockerode';
 import { exportClawGym, importClawGym, type ConvertReport } from '../../core/src/clawgym/convert';
+import { exportSft } from '../../core/src/export/sft';
 import { DEFAULT_IMAGE } from '../../core/src/model/schema';
 import { createDockerBackend } from '../../core/src/sandbox/docker';
 import { gcSandboxes } from '../../core/src/sandbox/gc';
 import { buildImage } from '../../core/src/sandbox/image';
 import { installSignalHandlers } from '../../core/src/sandbox/registry';
 import { formatMs } from '../../core/src/run/agents';
+import type { ExportSftCommand } from './args';
 import { displayPath } from './report';
 import { EXIT_OK, EXIT_PROBLEMS, type Io } from './validate';
 
@@ -90,4 +92,30 @@ function printConversion(verb: string, report: ConvertReport, io: Io): number {
   const n = report.converted.length;
   io.stderr(`clawgym: ${n} task${n === 1 ? '' : 's'} ${verb}${report.failed.length ? `, ${report.failed.length} failed` : ''}\n`);
   return report.failed.length ? EXIT_PROBLEMS : EXIT_OK;
+}
+
+/** `clawgym export sft`: trial trajectories to fine-tuning JSONL (core/src/export/sft.ts). */
+export async function runExportSft(cmd: ExportSftCommand, io: Io): Promise<number> {
+  const out = nodePath.resolve(io.cwd, cmd.out);
+  let result;
+  try {
+    result = exportSft({
+      runs: cmd.runs.map((p) => nodePath.resolve(io.cwd, p)),
+      out,
+      format: cmd.format,
+      ...(cmd.minReward !== undefined ? { minReward: cmd.minReward } : {}),
+      tasks: cmd.tasks,
+      onlySolved: cmd.onlySolved,
+      includeTokens: cmd.includeTokens,
+    });
+  } catch (e) {
+    io.stderr(`clawgym: export sft failed: ${message(e)}\n`);
+    return EXIT_PROBLEMS;
+  }
+  // Trials the filters left out are counted; the others are named with the reason.
+  const filtered = result.skipped.filter((s) => /^(task .* not selected|reward .* is below .*|not solved .*)$/.test(s.reason));
+  for (const s of result.skipped) if (!filtered.includes(s)) io.stderr(`clawgym: skipped ${displayPath(s.path, io.cwd)}: ${s.reason}\n`);
+  const n = result.written;
+  io.stderr(`clawgym: wrote ${n} example${n === 1 ? '' : 's'} (${cmd.format}) to ${displayPath(out, io.cwd)}${filtered.length ? `; ${filtered.length} trial${filtered.length === 1 ? '' : 's'} filtered out` : ''}${result.skipped.length - filtered.length ? `; ${result.skipped.length - filtered.length} skipped` : ''}\n`);
+  return n > 0 ? EXIT_OK : EXIT_PROBLEMS;
 }
