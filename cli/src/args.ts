@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { didYouMean } from '../../core/src/language/suggest';
 import { parseDuration, parseSize } from '../../core/src/run/load';
 import { BACKEND_CHOICES, type BackendChoice } from '../../core/src/sandbox/select';
+import { isLoopbackHost } from '../../core/src/modelserver/server';
 import type { RunOptions } from './run';
 
 const RUN_FLAGS = {
@@ -86,6 +87,14 @@ const IMAGE_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+const MODEL_SERVE_FLAGS = {
+  script: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 const GC_FLAGS = {
   all: { type: 'boolean' },
   'dry-run': { type: 'boolean', short: 'n' },
@@ -102,7 +111,7 @@ function positiveInt(value: string | undefined, name: string, fallback: number):
   return n;
 }
 
-export const COMMAND_NAMES = ['validate', 'run', 'check', 'import', 'export', 'image', 'gc', 'schema', 'help'] as const;
+export const COMMAND_NAMES = ['validate', 'run', 'check', 'import', 'export', 'image', 'gc', 'model', 'schema', 'help'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 export const SCHEMA_NAMES = ['clawtask', 'data-entry'] as const;
@@ -126,6 +135,7 @@ export type Command =
   | ExportSftCommand
   | { kind: 'image-build'; tag?: string; method: 'auto' | 'dockerfile' | 'debootstrap'; force: boolean }
   | { kind: 'gc'; all: boolean; dryRun: boolean }
+  | { kind: 'model-serve'; script: string; host: string; port: number; json: boolean }
   | { kind: 'schema'; name: SchemaName };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; message: string; helpTopic?: CommandName };
@@ -315,6 +325,27 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
       const method = v.method ?? 'auto';
       if (method !== 'auto' && method !== 'dockerfile' && method !== 'debootstrap') return { ok: false, message: `unknown method \`${method}\`; use auto, dockerfile or debootstrap`, helpTopic: 'image' };
       return { ok: true, command: { kind: 'image-build', tag: v.tag, method, force: !!v.force } };
+    }
+    case 'model': {
+      // `clawgym model serve`: the scripted OpenAI-compatible model server.
+      const [sub, ...subRest] = rest;
+      if (sub === undefined || sub === '--help' || sub === '-h') return { ok: true, command: { kind: 'help', topic: 'model' } };
+      if (sub !== 'serve') return { ok: false, message: `unknown \`model\` command \`${sub}\`; use \`clawgym model serve\``, helpTopic: 'model' };
+      let parsed;
+      try {
+        parsed = parseArgs({ args: subRest, options: MODEL_SERVE_FLAGS, strict: true, allowPositionals: false });
+      } catch (e) {
+        return usageError(e, Object.keys(MODEL_SERVE_FLAGS), 'model');
+      }
+      const v = parsed.values;
+      if (v.help) return { ok: true, command: { kind: 'help', topic: 'model' } };
+      const fail = (message: string): ParseResult => ({ ok: false, message, helpTopic: 'model' });
+      if (!v.script) return fail('`model serve` needs `--script FILE` (a JSON or YAML model script)');
+      const port = v.port === undefined ? 0 : Number(v.port);
+      if (!/^\d+$/.test(v.port ?? '0') || port > 65535) return fail(`\`--port\` needs a port number from 0 to 65535 (0: any free port), not \`${v.port}\``);
+      const host = v.host ?? '127.0.0.1';
+      if (!isLoopbackHost(host)) return fail(`\`--host\` must be a loopback address (127.0.0.1, ::1, localhost), not \`${host}\`: the model server is for this machine only`);
+      return { ok: true, command: { kind: 'model-serve', script: v.script, host, port, json: !!v.json } };
     }
     case 'gc': {
       let parsed;

@@ -11,6 +11,7 @@ import { parseCommandLine, type CommandName } from './args';
 import { EXIT_OK, EXIT_USAGE, runValidate, type Io } from './validate';
 import { runCheck, runRun } from './run';
 import { runConvert, runExportSft, runGc, runImageBuild } from './tools';
+import { runModelServe } from './model';
 
 /** The options `run` and `check` share. */
 const RUN_COMMON = `Tasks are .clawtask files, ClawGym task directories (data_entry.json + reward/), or folders of
@@ -46,6 +47,7 @@ Commands:
   export sft <runs>       Fine-tuning JSONL (OpenAI or ShareGPT) from the runs' trajectories
   image build             Build the default sandbox image (skips when it exists)
   gc                      Remove sandboxes left behind by killed runs
+  model serve --script F  Serve scripted model replies on 127.0.0.1 (OpenAI-compatible)
   schema [name]           Print a JSON Schema: clawtask (default) or data-entry
   help [command]          Show help for a command
 
@@ -156,6 +158,27 @@ a kill -9. Containers of live runs and of other machines are kept unless --all.
   --all          remove every clawgym container, live runs included
   -n, --dry-run  list what would be removed
 `,
+  model: `Usage: clawgym model serve --script FILE [--port N] [--host 127.0.0.1] [--json]
+
+Starts a scripted OpenAI-compatible model server on the loopback interface: POST
+/v1/chat/completions (JSON and streaming) and GET /v1/models, answering with the replies (tool
+calls included) a JSON or YAML script gives for each task, and injecting the faults it asks for
+(429, 500, slow, malformed-args, truncate). Point an OpenAI client's base URL at the printed URL.
+Prints \`model server listening on URL (N tasks scripted)\`, then one line per request on stderr.
+Ctrl-C (SIGINT) or SIGTERM stops it. The script format is in docs/cli.md.
+
+Options:
+  --script FILE           The script (.json is read as JSON, anything else as YAML)
+  --port N                The port (default 0: any free port)
+  --host HOST             A loopback address: 127.0.0.1 (default), ::1 or localhost
+  --json                  Print the listening line and the requests as JSON lines on stdout
+  -h, --help              Show this help
+
+Exit codes:
+  0  stopped by SIGINT or SIGTERM
+  1  the script is invalid or unreadable, or the port cannot be used
+  2  usage error
+`,
   schema: `Usage: clawgym schema [clawtask|data-entry]
 
 Prints a JSON Schema on stdout, for editors and tools:
@@ -164,7 +187,7 @@ Prints a JSON Schema on stdout, for editors and tools:
 `,
   help: `Usage: clawgym help [command]
 
-Shows the help of a command (validate, run, check, import, export, image, gc, schema, help), or
+Shows the help of a command (validate, run, check, import, export, image, gc, model, schema, help), or
 the list of commands.
 `,
 };
@@ -219,6 +242,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return runImageBuild(cmd, io);
     case 'gc':
       return runGc(cmd, io);
+    case 'model-serve':
+      return runModelServe(cmd, io);
   }
 }
 

@@ -586,6 +586,15 @@ tasks:
     assert.throws(() => validateModelScript({ tasks: { a: { replies: [{ content: 'x', fault: { kind: '429', delay_ms: 5 } }] } } }), /only a `slow` fault waits/);
   });
 
+  test('the example in docs/cli.md is a valid script', () => {
+    const doc = fs.readFileSync(join(__dirname, '..', '..', '..', 'docs', 'cli.md'), 'utf8');
+    const block = /### The script\n\n```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(block, 'a yaml block under "### The script"');
+    const script = parseModelScript(block, 'docs/cli.md');
+    assert.deepEqual(script.tasks.map((t) => t.replies.length), [3]);
+    assert.equal(script.tasks[0]!.replies[1]!.toolCalls[0]!.arguments, '{"command": "ls');
+  });
+
   test('the example in test-fixtures/model-scripts/README.md is a valid script', () => {
     const readme = fs.readFileSync(join(__dirname, '..', '..', '..', 'test-fixtures', 'model-scripts', 'README.md'), 'utf8');
     const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
