@@ -49,12 +49,18 @@ export async function runModelServe(cmd: ModelServeCommand, io: Io, stop?: Abort
   }
   const print = cmd.json ? (event: Record<string, unknown>) => io.stdout(`${JSON.stringify(event)}\n`) : undefined;
   let server;
+  let count = 0;
   try {
     server = await startModelServer({
       script,
       host: cmd.host,
       port: cmd.port,
-      log: (line, request) => (print ? print(requestEvent(line, request)) : io.stderr(`${line}\n`)),
+      record: false,
+      log: (line, request) => {
+        if (request) count++;
+        if (print) print(requestEvent(line, request));
+        else io.stderr(`${line}\n`);
+      },
     });
   } catch (e) {
     io.stderr(`clawgym: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -65,7 +71,6 @@ export async function runModelServe(cmd: ModelServeCommand, io: Io, stop?: Abort
   else io.stdout(`model server listening on ${server.url} (${n} task${n === 1 ? '' : 's'} scripted)\n`);
   const why = await untilStopped(stop);
   await server.close();
-  const count = server.requests.length;
   io.stderr(`clawgym: model server stopped${why === 'stop' ? '' : ` on ${why}`} after ${count} chat request${count === 1 ? '' : 's'}\n`);
   return EXIT_OK;
 }

@@ -487,6 +487,18 @@ describe('the server', () => {
     assert.ok(!isLoopbackHost('128.0.0.1') && !isLoopbackHost('0.0.0.0'));
   });
 
+  test('record: false keeps no requests but still logs them', async () => {
+    const lines: string[] = [];
+    const s = await startModelServer({ script: SCRIPT, record: false, log: (line, r) => r && lines.push(line) });
+    try {
+      await client({}, s.url).chat.completions.create({ model: 'm', messages: [user('x')] });
+      assert.deepEqual(s.requests, []);
+      assert.equal(lines.length, 1);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('the url is http://127.0.0.1:PORT/v1; close() stops it even with a slow reply pending', async () => {
     const s = await startModelServer({ script: { default: { replies: [{ content: 'late', delay_ms: 60_000 }] } } });
     assert.equal(s.url, `http://127.0.0.1:${s.port}/v1`);

@@ -31,6 +31,8 @@ export interface ModelServerOptions {
   port?: number;
   /** Called once per answered request with a one-line summary (and the record, for chat requests). */
   log?: (line: string, request?: RecordedRequest) => void;
+  /** Keep every chat request in `requests` (default true; a long-running server may not want to). */
+  record?: boolean;
 }
 
 /** One `POST /v1/chat/completions` as the server saw it (headers are never kept). */
@@ -60,7 +62,7 @@ export interface ModelServer {
   url: string;
   port: number;
   host: string;
-  /** Every chat request so far, in arrival order. */
+  /** Every chat request so far, in arrival order (empty with `record: false`). */
   requests: RecordedRequest[];
   /** Stop listening and drop open connections (pending slow replies are abandoned). */
   close(): Promise<void>;
@@ -297,7 +299,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       ...(Array.isArray(body.tools) ? { tools: body.tools } : {}),
       body,
     };
-    requests.push(record);
+    if (options.record !== false) requests.push(record);
     const finish = (status: number, note = ''): void => {
       record.status = status;
       const fault = record.fault ? ` fault=${record.fault}` : '';
