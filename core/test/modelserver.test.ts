@@ -284,7 +284,7 @@ describe('faults', () => {
           'rate-limited': { replies: [{ content: 'finally', fault: { kind: 429, times: 2, retry_after_s: 0 } }] },
           'server-error': { replies: [{ content: 'recovered', fault: { kind: '500', times: 1, retry_after_s: 0 } }] },
           'no-retry': { replies: [{ content: 'x', fault: { kind: 429, times: 5, retry_after_s: 0 } }] },
-          slow: { replies: [{ content: 'slowly', fault: { kind: 'slow', delay_ms: 1500 } }] },
+          slow: { replies: [{ content: 'slowly', fault: { kind: 'slow', delay_ms: 4000 } }] },
           'slow-fail': { replies: [{ content: 'slowly', fault: { kind: 'slow', delay_ms: 1500 } }] },
           malformed: { replies: [{ tool_calls: [{ name: 'exec', arguments: { command: 'ls' } }, { name: 'read', arguments: { path: 'a.txt' } }], fault: { kind: 'malformed-args' } }] },
           'malformed-stream': { replies: [{ tool_calls: [{ name: 'exec', arguments: { command: 'ls' } }], fault: { kind: 'malformed-args' } }] },
@@ -331,7 +331,7 @@ describe('faults', () => {
     const r = await client({ maxRetries: 1, timeout: 300 }, s.url).chat.completions.create({ model: 'm', messages: [user('go')] }, task('slow'));
     assert.equal(r.choices[0]!.message.content, 'slowly');
     assert.equal(count('slow'), 2);
-    assert.ok(Date.now() - t0 < 1500, 'did not wait for the slow reply');
+    assert.ok(Date.now() - t0 < 3500, 'did not wait for the slow reply');
   });
 
   test('slow without retries: APIConnectionTimeoutError', async () => {
@@ -503,7 +503,9 @@ describe('the server', () => {
     const s = await startModelServer({ script: { default: { replies: [{ content: 'late', delay_ms: 60_000 }] } } });
     assert.equal(s.url, `http://127.0.0.1:${s.port}/v1`);
     const pending = client({}, s.url).chat.completions.create({ model: 'm', messages: [user('x')] }).catch((e: unknown) => e);
-    while (s.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+    const deadline = Date.now() + 10_000;
+    while (s.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(s.requests.length, 1);
     const t0 = Date.now();
     await s.close();
     assert.ok(Date.now() - t0 < 2000);
