@@ -65,6 +65,44 @@ describe('docker sandbox session', needsDocker(), () => {
     });
   });
 
+  test('execPython (a fork of the supervisor) gives what `python3 -I -S -` gives through docker exec', async (t) => {
+    assertDocker(t);
+    const programs = [
+      'import os, sys\nprint(sys.argv, os.getcwd(), os.environ.get("X"), sys.flags.isolated, sys.flags.no_site)\nsys.stderr.write("err\\n")',
+      'import sys\nsys.exit(3)',
+      'import sys\nsys.exit("bye")',
+      'raise ValueError("boom")',
+      'import os\nprint(sorted(int(f) for f in os.listdir("/proc/self/fd")))',
+      'import signal\nprint(signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL, signal.set_wakeup_fd(-1))',
+      'import os\nprint(sorted(k for k in os.environ if k not in ("HOSTNAME", "CLAWGYM_EXEC_ID")))',
+    ];
+    const run = (sb: DockerSandbox, program: string, how: 'fork' | 'exec') =>
+      how === 'fork'
+        ? sb.execPython(program, { cwd: '/tmp', env: { X: 'y z' } })
+        : sb.exec(['python3', '-I', '-S', '-'], { cwd: '/tmp', env: { X: 'y z' }, stdin: program });
+    await withSandbox(backend(), spec(), [], async (sb) => {
+      await sb.exec('true');
+      assert.equal(sb.commandChannel, 'session');
+      for (const program of programs) {
+        const forked = await run(sb, program, 'fork');
+        const execed = await run(sb, program, 'exec');
+        assert.deepEqual([forked.exitCode, forked.stdout], [execed.exitCode, execed.stdout], program);
+        // Tracebacks name the same line; only the exec'd one reads "<stdin>" from a real file.
+        assert.equal(forked.stderr.split('\n').at(-2), execed.stderr.split('\n').at(-2), program);
+      }
+      // Killed at its time limit like any command.
+      const slow = await sb.execPython('import time\ntime.sleep(30)', { timeoutMs: 300 });
+      assert.equal(slow.timedOut, true);
+      assert.equal(slow.exitCode, 137);
+      // Without python3 on PATH it does not start, as an exec would not.
+      await sb.exec('mv /usr/bin/python3 /usr/bin/python3.gone');
+      const gone = await sb.execPython('print(1)');
+      assert.equal(gone.exitCode, 127);
+      assert.match(gone.stderr, /python3: executable file not found/);
+      assert.equal(sb.commandChannel, 'session');
+    });
+  });
+
   test("a command cannot reach the supervisor's stdio; garbage requests do not stop it", async (t) => {
     assertDocker(t);
     await withSandbox(backend(), spec(), [], async (sb) => {
@@ -95,7 +133,7 @@ describe('docker sandbox session', needsDocker(), () => {
       const garbage = await sb.exec([
         'bash',
         '-c',
-        'printf "not json\\n[1]\\n{\\"id\\": \\"x\\"}\\n{\\"id\\": 999, \\"argv\\": 5}\\n{\\"kill\\": 4242}\\n\\n" > /proc/$PPID/fd/0; echo sent',
+        'printf "not json\\n[1]\\n{\\"id\\": 999, \\"argv\\": 5}\\nop=exec id=x\\nop=exec id=999 argv=!!!\\nop=dGVsZXBvcnQ= id=999998\\nop=a2lsbA== id=4242\\nid=999997\\n=\\n\\n" > /proc/$PPID/fd/0; echo sent',
       ]);
       assert.equal(garbage.stdout, 'sent\n');
       const after = await sb.exec('echo still here');
