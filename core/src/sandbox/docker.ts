@@ -111,6 +111,7 @@ export interface DockerSandbox extends Sandbox {
    * without python3, `session: false`, and a supervisor that ended.
    */
   readonly commandChannel: 'session' | 'docker-exec';
+  execPython(program: string, options?: ExecOptions): Promise<ExecResult>;
 }
 
 export interface DockerBackend extends SandboxBackend {
@@ -211,6 +212,9 @@ export function ownerLabel(): string {
   return `${hostname()}:${process.pid}`;
 }
 
+/** How a Python program on stdin is run in the sandbox (isolated mode, no site). */
+const PYTHON_STDIN = ['python3', '-I', '-S', '-'] as const;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class DockerSandboxImpl implements DockerSandbox {
@@ -264,6 +268,23 @@ class DockerSandboxImpl implements DockerSandbox {
     return this.execWithDocker(argv, options, what, started);
   }
 
+  /**
+   * `python3 -I -S -` with the program on stdin; through the session, a fork of its supervisor
+   * runs it (no interpreter start-up: about 13 ms of CPU a call here), else a plain exec.
+   */
+  async execPython(program: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const what = `exec in ${this.name}`;
+    this.assertUsable(what);
+    if (options.signal?.aborted) throw cancelled(what);
+    const started = performance.now();
+    const session = await this.liveSession();
+    if (session) {
+      const result = await this.execInSession(session, [...PYTHON_STDIN], { ...options, stdin: program }, what, started, true);
+      if (result) return result;
+    }
+    return this.exec([...PYTHON_STDIN], { ...options, stdin: program });
+  }
+
   /** One command through the supervisor; undefined when it never started. */
   private async execInSession(
     session: SupervisorSession,
@@ -271,6 +292,7 @@ class DockerSandboxImpl implements DockerSandbox {
     options: ExecOptions,
     what: string,
     started: number,
+    python = false,
   ): Promise<ExecResult | undefined> {
     const { signal } = options;
     const timeoutMs = options.timeoutMs !== undefined && options.timeoutMs > 0 ? options.timeoutMs : undefined;
@@ -289,6 +311,7 @@ class DockerSandboxImpl implements DockerSandbox {
         timeoutMs,
         killAfterBytes: killAfter,
         marker,
+        python,
       },
       (stream, data) => {
         if (overLimit) return;

@@ -145,6 +145,12 @@ export interface Sandbox {
   readonly name: string;
   readonly spec: SandboxSpec;
   exec(command: Command, options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Optional: run a Python 3 program exactly as `exec(['python3', '-I', '-S', '-'], { stdin: program })`
+   * does, possibly from an interpreter already running in the sandbox (the Docker session forks
+   * its supervisor). Callers fall back to that exec where a backend has no such method.
+   */
+  execPython?(program: string, options?: ExecOptions): Promise<ExecResult>;
   /** Put files in (creating parent directories). Paths must be absolute; the local backend refuses paths it cannot map. */
   copyIn(files: readonly SandboxFile[], options?: { signal?: AbortSignal }): Promise<void>;
   /** Read a directory tree (absolute path) back; symlinks are reported, never followed. */

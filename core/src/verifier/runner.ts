@@ -244,19 +244,19 @@ export async function runInSandbox(sandbox: Sandbox, plan: SandboxPlan, opts: { 
     : undefined;
   let exec: ExecResult;
   try {
-    exec = await sandbox.exec(
-      ['python3', '-I', '-S', '-'],
-      {
-        // `/`, not the workspace: the agent may have deleted the root, and the exec must still start
-        cwd: '/',
-        env: plan.env,
-        stdin: program,
-        timeoutMs: execTimeout,
-        maxOutputBytes: 32 << 20,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(onStderr ? { onStderr } : {}),
-      },
-    );
+    const options = {
+      // `/`, not the workspace: the agent may have deleted the root, and the exec must still start
+      cwd: '/',
+      env: plan.env,
+      timeoutMs: execTimeout,
+      maxOutputBytes: 32 << 20,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(onStderr ? { onStderr } : {}),
+    };
+    // A backend that can (the Docker session) runs the program without starting an interpreter.
+    exec = sandbox.execPython
+      ? await sandbox.execPython(program, options)
+      : await sandbox.exec(['python3', '-I', '-S', '-'], { ...options, stdin: program });
   } catch (e) {
     if (e instanceof SandboxError && e.kind === 'cancelled') throw e;
     if (opts.signal?.aborted) throw new SandboxError('cancelled', 'the verifier was cancelled', { cause: e });
