@@ -8,6 +8,9 @@
  *   `clawgym run --agent nop` does it, run folder included.
  * - **floor**: `docker run --rm IMAGE python3 -c pass` through the docker CLI: a container that
  *   starts Python once and goes away, the least any harness can do per task.
+ * - **floor+grade**: the floor plus the grading every cycle must do: `docker run --rm -i` with the
+ *   inputs and reward/ as a tar on stdin, extracted and graded by the authors' reward.sh in the
+ *   container's one process. What it adds to the floor is the reward script's own cost.
  * - **cli-harness** (context, `--cli-harness`): the authors' style of harness, one docker CLI
  *   subprocess per step (run -d, cp inputs, exec agent, cp reward, exec reward.sh, rm -f).
  *
@@ -28,6 +31,7 @@ import { loadTask } from '../core/src/run/load';
 import type { ResolvedTask } from '../core/src/run/types';
 import { createDockerBackend } from '../core/src/sandbox/docker';
 import { installSignalHandlers } from '../core/src/sandbox/registry';
+import { packFiles } from '../core/src/sandbox/tar';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -87,11 +91,12 @@ function generateSplit(dir: string, n: number): void {
   }
 }
 
-function docker(args: string[]): Promise<void> {
+function docker(args: string[], stdin?: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn('docker', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('docker', args, { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+    if (stdin) p.stdin!.end(stdin);
     let err = '';
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    p.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`docker ${args.slice(0, 2).join(' ')} exited ${code}: ${err.trim()}`))));
   });
@@ -143,6 +148,30 @@ async function cliHarness(tasks: ResolvedTask[], splitDir: string): Promise<{ wa
   });
 }
 
+/**
+ * The least a harness that also grades can do: one `docker run --rm -i` per task whose only
+ * process extracts the inputs and the reward folder from stdin and runs the authors' reward.sh
+ * (bash and two python3 starts: work the bare floor does not do and the clawgym cycle cannot skip).
+ */
+async function gradedFloorInputs(tasks: ResolvedTask[]): Promise<Buffer[]> {
+  return Promise.all(
+    tasks.map((task) => {
+      const dir = task.verifier.rewardScript!.hostDir;
+      const reward = fs.readdirSync(dir).map((name) => ({
+        path: `${task.root}/reward/${name}`,
+        content: fs.readFileSync(path.join(dir, name)),
+        mode: fs.statSync(path.join(dir, name)).mode & 0o777,
+      }));
+      return packFiles([...task.files, ...reward]);
+    }),
+  );
+}
+
+function gradedFloor(archive: Buffer): Promise<void> {
+  const script = 'tar -x -f - -C / && cd /root/.openclaw/workspace && bash reward/reward.sh';
+  return docker(['run', '--rm', '-i', '--network', 'none', IMAGE, 'sh', '-c', script], archive);
+}
+
 async function main(): Promise<void> {
   installSignalHandlers();
   const backend = createDockerBackend();
@@ -166,6 +195,8 @@ async function main(): Promise<void> {
     // Interleave the two measurements (floor, ours, floor, ours) so drift on a shared machine hits both.
     const halves = [tasks.slice(0, Math.ceil(TASKS / 2)), tasks.slice(Math.ceil(TASKS / 2))];
     const floor = { wallMs: 0, latencies: [] as number[] };
+    const graded = { wallMs: 0, latencies: [] as number[] };
+    const archives = await gradedFloorInputs(tasks);
     const ours = { wallMs: 0, latencies: [] as number[] };
     let rewards = 0;
     let failures = 0;
@@ -174,6 +205,10 @@ async function main(): Promise<void> {
       const f = await pool(half.length, CONCURRENCY, () => docker(['run', '--rm', '--network', 'none', IMAGE, 'python3', '-c', 'pass']));
       floor.wallMs += f.wallMs;
       floor.latencies.push(...f.latencies);
+      const offset = half === halves[0] ? 0 : halves[0].length;
+      const g = await pool(half.length, CONCURRENCY, (i) => gradedFloor(archives[offset + i]));
+      graded.wallMs += g.wallMs;
+      graded.latencies.push(...g.latencies);
       const t = performance.now();
       const summary = await runJob({ tasks: half, agent: nopAgent, backend, image: IMAGE, concurrency: CONCURRENCY, runsDir: path.join(work, 'runs') });
       ours.wallMs += performance.now() - t;
@@ -186,6 +221,7 @@ async function main(): Promise<void> {
 
     console.log('');
     console.log(line('floor', floor, TASKS) + '   (docker run --rm IMAGE python3 -c pass)');
+    console.log(line('floor+grade', graded, TASKS) + '   (docker run --rm -i IMAGE: inputs and reward/ from stdin, bash reward.sh)');
     console.log(line('clawgym', ours, TASKS) + '   (create + copy in + exec + verify + dispose, nop agent, run folder written)');
     const phase = (k: keyof (typeof timings)[number]) => `${k.replace('Ms', '')} p50 ${pct(timings.map((t) => t[k]), 50).toFixed(0)} ms`;
     console.log(`${''.padEnd(12)} phases: ${phase('createMs')} · ${phase('agentMs')} · ${phase('verifyMs')} · ${phase('disposeMs')}`);
@@ -197,6 +233,8 @@ async function main(): Promise<void> {
     const ratio = ours.wallMs / floor.wallMs;
     console.log('');
     console.log(`nop mean reward ${(rewards / TASKS).toFixed(3)} (must be 0)`);
+    console.log(`floor+grade/floor ratio: ${(graded.wallMs / floor.wallMs).toFixed(2)} (what grading with the authors' reward.sh adds to a bare container, before any harness)`);
+    console.log(`clawgym/floor+grade ratio: ${(ours.wallMs / graded.wallMs).toFixed(2)}`);
     console.log(`clawgym/floor ratio: ${ratio.toFixed(2)} (target <= ${TARGET}) ${ratio <= TARGET ? 'PASS' : 'FAIL'}`);
     if (STRICT && ratio > TARGET) process.exitCode = 1;
   } finally {
