@@ -24,7 +24,23 @@ const RUN_FLAGS = {
   color: { type: 'boolean' },
   'no-color': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  // the built-in agent's model and limits
+  model: { type: 'string', short: 'm' },
+  'base-url': { type: 'string' },
+  'api-key-env': { type: 'string' },
+  'model-script': { type: 'string' },
+  temperature: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  'max-steps': { type: 'string' },
+  'max-total-tokens': { type: 'string' },
+  'max-cost': { type: 'string' },
+  price: { type: 'string' },
+  logprobs: { type: 'boolean' },
+  'no-stream': { type: 'boolean' },
 } as const;
+
+/** The flags that only mean something to the built-in agent. */
+const MODEL_FLAG_NAMES = ['model', 'base-url', 'api-key-env', 'model-script', 'temperature', 'max-tokens', 'max-steps', 'max-total-tokens', 'max-cost', 'price', 'logprobs', 'no-stream'] as const;
 
 const CONVERT_FLAGS = {
   out: { type: 'string', short: 'o' },
@@ -100,6 +116,54 @@ const GC_FLAGS = {
   'dry-run': { type: 'boolean', short: 'n' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+function positiveNumber(value: string, name: string): number | string {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) return `\`--${name}\` needs a positive number, not \`${value}\``;
+  return n;
+}
+
+/** The built-in agent's flags; undefined when none was given, a message when one is wrong. */
+function parseModelFlags(v: Partial<Record<(typeof MODEL_FLAG_NAMES)[number], string | boolean>>): NonNullable<RunOptions['model']> | undefined | string {
+  if (!MODEL_FLAG_NAMES.some((f) => v[f] !== undefined)) return undefined;
+  const m: NonNullable<RunOptions['model']> = { flags: {}, limits: {} };
+  if (typeof v.model === 'string') m.flags.model = v.model;
+  if (typeof v['base-url'] === 'string') m.flags.baseUrl = v['base-url'];
+  if (typeof v['api-key-env'] === 'string') {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v['api-key-env'])) return `\`--api-key-env\` takes the name of an environment variable (the key itself is never a flag), not \`${v['api-key-env']}\``;
+    m.flags.apiKeyEnv = v['api-key-env'];
+  }
+  if (typeof v['model-script'] === 'string') {
+    if (v.model !== undefined || v['base-url'] !== undefined) return '`--model-script` starts the bundled scripted model server: it cannot go with `--model` or `--base-url`';
+    m.script = v['model-script'];
+  }
+  if (typeof v.temperature === 'string') {
+    const t = Number(v.temperature);
+    if (!Number.isFinite(t) || t < 0 || t > 2) return `\`--temperature\` needs a number from 0 to 2, not \`${v.temperature}\``;
+    m.flags.temperature = t;
+  }
+  for (const [flag, key] of [['max-tokens', 'maxTokens'], ['max-steps', 'maxSteps'], ['max-total-tokens', 'maxTotalTokens']] as const) {
+    const raw = v[flag];
+    if (typeof raw !== 'string') continue;
+    const n = positiveInt(raw, flag, 0);
+    if (typeof n === 'string') return n;
+    if (key === 'maxTokens') m.flags.maxTokens = n;
+    else m.limits[key] = n;
+  }
+  if (typeof v['max-cost'] === 'string') {
+    const c = positiveNumber(v['max-cost'], 'max-cost');
+    if (typeof c === 'string') return c;
+    m.limits.maxCostUsd = c;
+  }
+  if (typeof v.price === 'string') {
+    const parts = v.price.split(',').map(Number);
+    if (parts.length !== 2 || parts.some((x) => !Number.isFinite(x) || x < 0)) return `\`--price\` takes USD per million input and output tokens as \`IN,OUT\` (e.g. 0.4,1.6), not \`${v.price}\``;
+    m.flags.pricing = { inputPerMTok: parts[0]!, outputPerMTok: parts[1]! };
+  }
+  if (v.logprobs) m.flags.logprobs = true;
+  if (v['no-stream']) m.stream = false;
+  return m;
+}
 
 /** The default folder run folders go under (relative to the working directory). */
 export const DEFAULT_RUNS_DIR = 'runs';
@@ -255,8 +319,12 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
       if (typeof concurrency === 'string') return fail(concurrency);
       const attempts = positiveInt(v.attempts, 'attempts', 1);
       if (typeof attempts === 'string') return fail(attempts);
+      if (name === 'check') {
+        const stray = MODEL_FLAG_NAMES.find((f) => v[f] !== undefined);
+        if (stray) return fail(`\`--${stray}\` is for \`run\` with the built-in agent; \`check\` runs the oracle and nop agents`);
+      }
       const options: RunOptions = {
-        agent: v.agent ?? 'oracle',
+        agent: v.agent ?? 'builtin',
         backend,
         concurrency,
         attempts,
@@ -285,6 +353,14 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
         resources.pids = p;
       }
       if (Object.keys(resources).length) options.resources = resources;
+      const model = parseModelFlags(v);
+      if (typeof model === 'string') return fail(model);
+      if (model) {
+        if (options.agent !== 'builtin' && !options.agent.startsWith('command:') && !['openclaw', 'qwen-code', 'codex'].includes(options.agent)) {
+          return fail(`the model flags are for model-driven agents (\`--agent builtin\`, the default), not \`${options.agent}\``);
+        }
+        options.model = model;
+      }
       return { ok: true, command: { kind: name, paths: parsed.positionals, options } };
     }
     case 'import':

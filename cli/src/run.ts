@@ -9,6 +9,9 @@
  */
 import { findTasks } from '../../core/src/clawgym';
 import { cachedFileSystem, nodeFileSystem } from '../../core/src/language';
+import { createBuiltinAgent, type BuiltinAgentLimits } from '../../core/src/agent/builtin';
+import { resolveModelConfig, type ModelFlags } from '../../core/src/agent/config';
+import { loadModelScript, startModelServer, type ModelServer } from '../../core/src/modelserver';
 import { BUILTIN_AGENTS, formatMs, type Agent } from '../../core/src/run/agents';
 import { runJob, type JobEvent, type JobSummary } from '../../core/src/run/job';
 import { loadTask } from '../../core/src/run/load';
@@ -36,6 +39,8 @@ export interface RunOptions {
   agentTimeoutMs?: number;
   resources?: { cpus?: number; memoryBytes?: number; pids?: number };
   color?: boolean;
+  /** The built-in agent's model (flags; the environment fills the rest) and limits. */
+  model?: { flags: ModelFlags; limits: BuiltinAgentLimits; script?: string; stream?: boolean };
 }
 
 /** Load every task; print why the refused ones were refused. */
@@ -191,14 +196,66 @@ function progressPrinter(io: Io, options: RunOptions, color: boolean): (e: JobEv
   };
 }
 
+export const AGENT_NAMES = ['builtin', 'oracle', 'nop'];
+
+interface ResolvedAgent {
+  agent: Agent;
+  /** What config.json records about the agent (never a key). */
+  meta: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+/** The agent a run uses; a message (usage error) when it cannot be had. */
+async function resolveAgent(options: RunOptions, io: Io): Promise<ResolvedAgent | string> {
+  const builtin = BUILTIN_AGENTS[options.agent];
+  if (builtin) return { agent: builtin, meta: { name: builtin.name }, close: async () => undefined };
+  if (options.agent !== 'builtin') return `unknown agent \`${options.agent}\`; available: ${AGENT_NAMES.join(', ')}`;
+  const m = options.model ?? { flags: {}, limits: {} };
+  let server: ModelServer | undefined;
+  let config;
+  if (m.script) {
+    let script;
+    try {
+      script = loadModelScript(m.script);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    server = await startModelServer({ script, record: false });
+    // Not a secret: the bundled server checks no key.
+    config = { baseUrl: server.url, model: script.models[0] ?? 'scripted', apiKey: 'scripted', ...m.flags };
+    if (!options.json) io.stderr(`clawgym: scripted model server (${m.script}) at ${server.url}\n`);
+  } else {
+    const resolved = resolveModelConfig(m.flags, io.env);
+    if (!resolved.ok) return resolved.message;
+    config = resolved.config;
+  }
+  const agent = createBuiltinAgent({ model: config, ...m.limits, ...(m.stream === false ? { stream: false } : {}), sendTaskHeader: server !== undefined });
+  return {
+    agent,
+    meta: { name: 'builtin', model: config.model, baseUrl: config.baseUrl, scripted: m.script, temperature: config.temperature, maxTokens: config.maxTokens, limits: m.limits },
+    close: async () => {
+      await server?.close();
+    },
+  };
+}
+
 /** `clawgym run`. */
 export async function runRun(paths: readonly string[], options: RunOptions, io: Io): Promise<number> {
   const color = useColor(io.stdoutIsTTY, io.env, options.color);
-  const agent: Agent | undefined = BUILTIN_AGENTS[options.agent];
-  if (!agent) {
-    io.stderr(`clawgym: unknown agent \`${options.agent}\`; available: ${Object.keys(BUILTIN_AGENTS).join(', ')} (model-driven agents arrive with the agent runner)\n`);
+  const resolved = await resolveAgent(options, io);
+  if (typeof resolved === 'string') {
+    io.stderr(`clawgym: ${resolved}\n`);
     return EXIT_USAGE;
   }
+  try {
+    return await runWith(paths, options, io, color, resolved);
+  } finally {
+    await resolved.close();
+  }
+}
+
+async function runWith(paths: readonly string[], options: RunOptions, io: Io, color: boolean, resolved: ResolvedAgent): Promise<number> {
+  const agent = resolved.agent;
   const prepared = await prepare(paths, options, io, color);
   if (typeof prepared === 'number') return prepared;
   const { value: summary, signal } = await withCancellation(io, (sig) =>
@@ -214,7 +271,7 @@ export async function runRun(paths: readonly string[], options: RunOptions, io: 
       resources: options.resources,
       signal: sig,
       onEvent: progressPrinter(io, options, color),
-      meta: { command: 'run', paths },
+      meta: { command: 'run', paths, agent: resolved.meta },
     }),
   );
   if (!options.json) io.stderr(formatSummary(summary));

@@ -269,6 +269,13 @@ export class RunTracker {
         log.push({ level: 'info', text: `${e.trialId} (${agent}): ${e.phase}` });
         return { log, progress: `${agent}: ${PHASES[e.phase] ?? e.phase}` };
       }
+      case 'trajectory':
+        // The live view (webview) reads these; the log gets the agent's steps in one line each.
+        if (e.event.type === 'step' && e.event.step.source === 'agent') {
+          const calls = e.event.step.tool_calls?.map((c) => c.function_name).join(', ');
+          return { log: [{ level: 'info', text: `${e.trialId} step ${e.event.step.step_id}${calls ? `: ${calls}` : ''}` }] };
+        }
+        return { log: [] };
       case 'output':
         return { log: this.addOutput(e.trialId, `${e.trialId} ${e.phase} ${e.stream}`, e.text, (e as { truncated?: boolean }).truncated === true) };
       case 'trial-end': {

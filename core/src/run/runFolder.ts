@@ -14,6 +14,7 @@
  *     verifier/ctrf.json     the same as a CTRF report
  *     workspace.diff         unified diff of what the agent changed (text files)
  *     transcript.json        the agent's transcript (the ClawGym payload's `transcript`)
+ *     trajectory.json        the agent run as ATIF v1.7 (docs/trajectories.md)
  *     logs/setup.log, logs/agent.log, logs/verifier.log
  * ```
  */
@@ -60,6 +61,7 @@ export function writeTrialFolder(trialDir: string, task: ResolvedTask, record: T
   }
   writeText(nodePath.join(trialDir, 'workspace.diff'), record.unifiedDiff);
   writeJsonAtomic(nodePath.join(trialDir, 'transcript.json'), record.transcript);
+  if (record.trajectory) writeJsonAtomic(nodePath.join(trialDir, 'trajectory.json'), record.trajectory);
   writeText(nodePath.join(trialDir, 'logs', 'setup.log'), record.logs.setup);
   writeText(nodePath.join(trialDir, 'logs', 'agent.log'), record.logs.agent);
   writeText(nodePath.join(trialDir, 'logs', 'verifier.log'), record.logs.verifier);

@@ -11,7 +11,8 @@ import type { Sandbox, SandboxBackend, SandboxSpec } from '../sandbox/types';
 import { SandboxError } from '../sandbox/types';
 import { runVerifier } from '../verifier';
 import type { CheckResult, VerifierResult } from '../verifier/types';
-import type { Agent, AgentOutcome } from './agents';
+import type { Trajectory, TrajectoryEvent } from '../trajectory/atif';
+import type { Agent, AgentOutcome, AgentPreparation } from './agents';
 import { formatMs } from './agents';
 import { diffWorkspace, type WorkspaceChange } from './diff';
 import type { ResolvedTask } from './types';
@@ -44,6 +45,8 @@ export interface TrialOptions {
 
 export type TrialEvent =
   | { type: 'phase'; trialId: string; phase: TrialPhase }
+  /** The agent's trajectory as it grows (ATIF steps and observations, then the final metrics). */
+  | { type: 'trajectory'; trialId: string; event: TrajectoryEvent }
   | { type: 'output'; trialId: string; phase: 'setup' | 'agent'; stream: 'stdout' | 'stderr'; text: string };
 
 export interface TrialTiming {
@@ -66,7 +69,7 @@ export interface TrialResult {
   solved: boolean;
   /** Set when status is `error` or `cancelled`. */
   error?: { phase: TrialPhase; message: string };
-  agentOutcome?: Omit<AgentOutcome, 'transcript'>;
+  agentOutcome?: Omit<AgentOutcome, 'transcript' | 'trajectory'>;
   verifier?: Omit<VerifierResult, 'snapshot'>;
   checks: CheckResult[];
   verifierErrors: number;
@@ -83,6 +86,8 @@ export interface TrialRecord {
   result: TrialResult;
   logs: { setup: string; agent: string; verifier: string };
   transcript: unknown[];
+  /** The agent run as ATIF (`trajectory.json`). */
+  trajectory?: Trajectory;
   unifiedDiff: string;
   verifierResult?: VerifierResult;
 }
@@ -153,6 +158,7 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
   const phase = (p: TrialPhase) => onEvent?.({ type: 'phase', trialId, phase: p });
   let current: TrialPhase = 'sandbox';
   let sandbox: Sandbox | undefined;
+  let preparation: AgentPreparation | undefined;
 
   try {
     const cannot = agent.cannotRun?.(task);
@@ -160,6 +166,8 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
 
     phase('sandbox');
     let t = Date.now();
+    // Black-box agents start their model proxy here: its socket is mounted into the sandbox.
+    preparation = await agent.prepare?.({ task, trialId, backend, signal });
     sandbox = await backend.create(
       {
         image: task.image ?? options.image,
@@ -169,6 +177,7 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
         resources: { ...DEFAULT_RESOURCES, ...options.resources, ...task.resources },
         runId,
         trialId,
+        ...(preparation?.mounts?.length ? { mounts: preparation.mounts } : {}),
       },
       task.files,
       { signal },
@@ -206,15 +215,19 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
       sandbox,
       timeoutMs: options.agentTimeoutMs ?? task.agent.timeoutMs ?? DEFAULT_AGENT_TIMEOUT_MS,
       signal,
+      trialId,
       onOutput: (stream, chunk) => {
         const text = stream === 'stdout' ? out(chunk) : err(chunk);
         logs.agent.add(text);
         onEvent?.({ type: 'output', trialId, phase: 'agent', stream, text });
       },
+      ...(onEvent ? { onTrajectory: (event: TrajectoryEvent) => onEvent({ type: 'trajectory', trialId, event }) } : {}),
+      ...(preparation ? { preparation } : {}),
     });
     timing.agentMs = Date.now() - t;
     record.transcript = outcome.transcript;
-    const { transcript: _transcript, ...summary } = outcome;
+    if (outcome.trajectory) record.trajectory = outcome.trajectory;
+    const { transcript: _transcript, trajectory: _trajectory, ...summary } = outcome;
     result.agentOutcome = summary;
     if (outcome.status === 'cancelled' || signal?.aborted) {
       result.status = 'cancelled';
@@ -263,6 +276,7 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
       await sandbox.dispose();
       timing.disposeMs = Date.now() - t;
     }
+    await preparation?.release().catch(() => undefined);
     timing.totalMs = Date.now() - started;
     record.logs = { setup: logs.setup.toString(), agent: logs.agent.toString(), verifier: logs.verifier.toString() };
   }
