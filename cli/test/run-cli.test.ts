@@ -77,7 +77,7 @@ describe('run and check on the real engine', needsDocker(), () => {
     assertDocker();
     const cwd = tmp();
     try {
-      const ok = run(['run', join(tasks, 'roommate-balances')], cwd);
+      const ok = run(['run', '--agent', 'oracle', join(tasks, 'roommate-balances')], cwd);
       assert.equal(ok.status, 0, ok.stderr);
       assert.match(ok.stdout, /✓ roommate-balances {2}reward 1\.000 · checks 7\/7/);
       assert.match(ok.stderr, /1 trial: 1 passed, 0 failed · mean reward 1\.000/);
@@ -134,7 +134,7 @@ describe('run and check on the real engine', needsDocker(), () => {
     const cwd = tmp();
     try {
       const file = writeTask(cwd, 'sleep 600');
-      const child = spawn(process.execPath, [cliJs, 'run', '--json', file], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [cliJs, 'run', '--agent', 'oracle', '--json', file], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let runId = '';
       let signalled = false;
@@ -167,7 +167,7 @@ describe('run and check on the real engine', needsDocker(), () => {
     try {
       const imp = run(['import', join(tasks, 'clawgym'), '--out', 'imported'], cwd);
       assert.equal(imp.status, 0, imp.stderr);
-      const ran = run(['run', '--no-save', '-j', '2', 'imported'], cwd);
+      const ran = run(['run', '--agent', 'oracle', '--no-save', '-j', '2', 'imported'], cwd);
       assert.equal(ran.status, 0, ran.stdout + ran.stderr);
       assert.match(ran.stderr, /6 trials: 6 passed/, 'each imported task runs once, as a .clawtask');
       const exp = run(['export', '--format', 'clawgym', 'imported', '--out', 'exported'], cwd);

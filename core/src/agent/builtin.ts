@@ -15,7 +15,7 @@ import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from '
 import { SandboxError } from '../sandbox/types';
 import { formatMs, startTrajectory, type Agent, type AgentContext, type AgentOutcome, type AgentStatus } from '../run/agents';
 import type { AtifStepMetrics } from '../trajectory/atif';
-import { cutMiddle, TOOL_DEFINITIONS, ToolBox } from './tools';
+import { TOOL_DEFINITIONS, ToolBox } from './tools';
 
 export interface ModelConfig {
   /** e.g. `https://api.openai.com/v1`, `http://127.0.0.1:8000/v1`. */
@@ -396,37 +396,42 @@ async function streamed(client: OpenAI, body: Body, signal: AbortSignal, onDelta
   const reply: StreamedReply = { content: '', reasoning: '', toolCalls: [], finishReason: null, logprobs: [], tokenIds: [] };
   const calls = new Map<number, { id: string; name: string; arguments: string }>();
   let chunks = 0;
-  for await (const chunk of s) {
-    chunks++;
-    if (chunk.model) reply.model = chunk.model;
-    if (chunk.usage) reply.usage = chunk.usage;
-    if (chunk.prompt_token_ids) reply.promptTokenIds = chunk.prompt_token_ids;
-    const choice = chunk.choices?.[0];
-    if (!choice) continue;
-    const d = choice.delta;
-    if (d?.content) {
-      reply.content += d.content;
-      onDelta(d.content);
-    }
-    if (d?.reasoning_content) reply.reasoning += d.reasoning_content;
-    for (const tc of d?.tool_calls ?? []) {
-      const c = calls.get(tc.index) ?? { id: '', name: '', arguments: '' };
-      if (tc.id) c.id = tc.id;
-      if (tc.function?.name) c.name += tc.function.name;
-      if (tc.function?.arguments) c.arguments += tc.function.arguments;
-      calls.set(tc.index, c);
-    }
-    for (const t of choice.logprobs?.content ?? []) reply.logprobs.push(t.logprob);
-    if (choice.token_ids) reply.tokenIds.push(...choice.token_ids);
-    if (choice.finish_reason) reply.finishReason = choice.finish_reason;
+  try {
+    await readStream();
+  } catch (e) {
+    if (signal.aborted || e instanceof OpenAI.APIError) throw e;
+    // The connection dropped mid-reply (undici says "terminated"): the whole call is retried.
+    throw new StreamCut(`the reply stream broke after ${chunks} chunk${chunks === 1 ? '' : 's'}: ${(e as Error).message}`);
   }
   // A stream that ended without a finish reason was cut (the SDK ends quietly on a closed socket).
   if (reply.finishReason === null) throw new StreamCut(`the reply stream ended early (after ${chunks} chunk${chunks === 1 ? '' : 's'})`);
   reply.toolCalls = [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([i, c]) => ({ ...c, id: c.id || `call_${i}` }));
   return reply;
-}
 
-/** For the CLI's and the docs' benefit: a one-line view of a reply's tool calls. */
-export function describeToolCalls(calls: { name: string; arguments: string }[]): string {
-  return calls.map((c) => `${c.name}(${cutMiddle(c.arguments, 60)})`).join(', ');
+  async function readStream(): Promise<void> {
+    for await (const chunk of s) {
+      chunks++;
+      if (chunk.model) reply.model = chunk.model;
+      if (chunk.usage) reply.usage = chunk.usage;
+      if (chunk.prompt_token_ids) reply.promptTokenIds = chunk.prompt_token_ids;
+      const choice = chunk.choices?.[0];
+      if (!choice) continue;
+      const d = choice.delta;
+      if (d?.content) {
+        reply.content += d.content;
+        onDelta(d.content);
+      }
+      if (d?.reasoning_content) reply.reasoning += d.reasoning_content;
+      for (const tc of d?.tool_calls ?? []) {
+        const c = calls.get(tc.index) ?? { id: '', name: '', arguments: '' };
+        if (tc.id) c.id = tc.id;
+        if (tc.function?.name) c.name += tc.function.name;
+        if (tc.function?.arguments) c.arguments += tc.function.arguments;
+        calls.set(tc.index, c);
+      }
+      for (const t of choice.logprobs?.content ?? []) reply.logprobs.push(t.logprob);
+      if (choice.token_ids) reply.tokenIds.push(...choice.token_ids);
+      if (choice.finish_reason) reply.finishReason = choice.finish_reason;
+    }
+  }
 }
