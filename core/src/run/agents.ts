@@ -77,6 +77,8 @@ export interface AgentPrepareContext {
 export interface AgentPreparation {
   /** Host directories the sandbox must see (SandboxSpec.mounts). */
   mounts?: SandboxMount[];
+  /** The image to use when the task names none (the agent is installed there), over the run's default. */
+  image?: string;
   /** Undo what prepare did (close the proxy, remove its directory). Never throws. */
   release(): Promise<void>;
 }

@@ -170,7 +170,7 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
     preparation = await agent.prepare?.({ task, trialId, backend, signal });
     sandbox = await backend.create(
       {
-        image: task.image ?? options.image,
+        image: task.image ?? preparation?.image ?? options.image,
         workdir: task.root,
         env: task.env,
         network: task.network,

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import Docker from 'dockerode';
 import { registerSandbox, unregisterSandbox } from './registry';
 import { Capture, captured } from './output';
@@ -719,6 +719,7 @@ class DockerBackendImpl implements DockerBackend {
     const { signal } = options;
     if (signal?.aborted) throw cancelled('create');
     sandboxPathSegments(spec.workdir, 'workdir');
+    checkMounts(spec, this.endpoint);
     // Pack first: a bad path fails before anything exists on the engine.
     const archive = files.length > 0 ? await packFiles(files) : undefined;
     let copy = this.initialCopy;
@@ -767,6 +768,7 @@ class DockerBackendImpl implements DockerBackend {
       CapDrop: DROPPED_CAPS,
       Init: this.useInit,
     };
+    if (spec.mounts?.length) hostConfig.Binds = spec.mounts.map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`);
     // The engine's log driver would also store everything the first process prints: the
     // session's frames, i.e. every command's output (line by line, as JSON, on the host's disk).
     if (withSession) hostConfig.LogConfig = { Type: 'none', Config: {} };
@@ -940,6 +942,28 @@ function waitForReady(session: SupervisorSession, what: string, signal: AbortSig
 }
 
 /** The image has no /bin/sh: retry without the shell (putArchive, `sleep`, no session). */
+/**
+ * Bind mounts need the engine on this machine: a remote engine (tcp://, ssh://) would mount its
+ * own host's path of that name, or nothing.
+ */
+function checkMounts(spec: SandboxSpec, endpoint: string): void {
+  if (!spec.mounts?.length) return;
+  if (!endpoint.startsWith('unix://')) {
+    throw new SandboxError(
+      'unavailable',
+      `black-box agents need a local engine: the model proxy is reached through a bind-mounted socket, and the Docker engine at ${endpoint} is not on this machine (unset DOCKER_HOST, or use \`--backend local\`)`,
+    );
+  }
+  for (const m of spec.mounts) {
+    if (!isAbsolute(m.hostPath)) throw new SandboxError('path-escape', `mount: the host path ${JSON.stringify(m.hostPath)} is not absolute`);
+    sandboxPathSegments(m.containerPath, 'mount');
+    if (m.containerPath === spec.workdir || m.containerPath.startsWith(`${spec.workdir}/`) || spec.workdir.startsWith(`${m.containerPath}/`)) {
+      throw new SandboxError('path-escape', `mount: ${m.containerPath} overlaps the workspace ${spec.workdir}`);
+    }
+    if (/[:,]/.test(m.hostPath) || /[:,]/.test(m.containerPath)) throw new SandboxError('path-escape', `mount: paths with ':' or ',' cannot be bind-mounted (${m.hostPath})`);
+  }
+}
+
 class ShellMissing extends Error {}
 
 /** The engine has no docker-init: retry without `Init`. */

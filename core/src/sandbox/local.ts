@@ -193,6 +193,10 @@ class LocalSandbox implements Sandbox {
       ...this.spec.env,
       ...options.env,
     };
+    if (!this.bwrap) {
+      // Mounts cannot be made without bubblewrap: their sandbox paths name the host paths instead.
+      for (const m of this.spec.mounts ?? []) for (const k of Object.keys(env)) env[k] = translatePath(env[k]!, m.containerPath, m.hostPath);
+    }
     const memory = this.spec.resources?.memoryBytes;
     if (memory && memory > 0) {
       // bash's ulimit -v is in KiB; a lower limit already in place stays (the 2>/dev/null).
@@ -213,6 +217,7 @@ class LocalSandbox implements Sandbox {
       if (!st?.isDirectory()) throw new SandboxError('backend', `exec: the working directory ${cwd} does not exist in the sandbox`);
       // Commands refer to the workspace by its sandbox path; here it lives elsewhere.
       argv = argv.map((a) => translatePath(a, this.spec.workdir, this.ws));
+      for (const m of this.spec.mounts ?? []) argv = argv.map((a) => translatePath(a, m.containerPath, m.hostPath));
       [file, ...args] = argv;
     }
     return this.track((register) => runProcess(file, args, hostCwd, env, options, register));
@@ -349,6 +354,7 @@ class LocalSandbox implements Sandbox {
   private bwrapArgs(): string[] {
     const args = [...systemViewArgs(), '--proc', '/proc', '--dev', '/dev', '--dir', '/var/tmp'];
     args.push('--bind', this.home, '/root', '--bind', this.tmp, '/tmp', '--bind', this.ws, this.spec.workdir);
+    for (const m of this.spec.mounts ?? []) args.push(m.readOnly ? '--ro-bind' : '--bind', m.hostPath, m.containerPath);
     args.push('--unshare-all');
     if ((this.spec.network ?? 'none') !== 'none') args.push('--share-net');
     args.push('--die-with-parent', '--new-session', ...this.bwrap!.userArgs);

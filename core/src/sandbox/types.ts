@@ -55,6 +55,22 @@ export interface SandboxSpec {
   /** Labels for bookkeeping and `clawgym gc`: the run and trial this sandbox belongs to. */
   runId: string;
   trialId: string;
+  /**
+   * Host directories made visible in the sandbox (black-box agents: the model proxy's socket).
+   * Docker bind-mounts them (a local engine only: a remote one cannot see this machine's paths);
+   * the local backend binds them with bubblewrap, and without it maps `containerPath` to
+   * `hostPath` in commands' arguments and environment.
+   */
+  mounts?: SandboxMount[];
+}
+
+export interface SandboxMount {
+  /** Absolute path on the host. */
+  hostPath: string;
+  /** Absolute path inside the sandbox (outside the workspace). */
+  containerPath: string;
+  /** Default false. */
+  readOnly?: boolean;
 }
 
 /** One file to put into the sandbox. */
