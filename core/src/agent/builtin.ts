@@ -174,6 +174,7 @@ async function runBuiltin(
 
   const usage = { promptTokens: 0, completionTokens: 0, costUsd: undefined as number | undefined, modelCalls: 0, retries: 0 };
   let steps = 0;
+  const timings: NonNullable<AgentOutcome['stepTimings']> = [];
   let malformed = 0;
   let finalMessage = '';
   let status: AgentStatus = 'completed';
@@ -201,8 +202,10 @@ async function runBuiltin(
       }
       steps++;
       log(`── step ${steps} ──\n`);
+      const stepStart = performance.now();
       const reply = await callModel(client, cfg, messages, options.stream ?? true, limits, signal, usage, (delta) => log(delta));
       usage.modelCalls++;
+      const modelMs = performance.now() - stepStart;
       const stepCost = costOf(cfg, reply);
       usage.promptTokens += reply.usage?.prompt_tokens ?? 0;
       usage.completionTokens += reply.usage?.completion_tokens ?? 0;
@@ -247,6 +250,7 @@ async function runBuiltin(
       }
 
       // -- the tool calls, in the order given, each answered
+      const toolsStart = performance.now();
       const results: { source_call_id: string; content: string }[] = [];
       let finished: string | undefined;
       for (const call of reply.toolCalls) {
@@ -269,6 +273,7 @@ async function runBuiltin(
       }
       for (const r of results) messages.push({ role: 'tool', tool_call_id: r.source_call_id, content: r.content });
       trajectory.addObservation(stepId, results);
+      timings.push({ modelMs, toolsMs: performance.now() - toolsStart, totalMs: performance.now() - stepStart });
       if (finished !== undefined) {
         finalMessage = finished;
         break;
@@ -301,6 +306,7 @@ async function runBuiltin(
     ...(error ? { error } : {}),
     trajectory: trajectory.finish(),
     usage,
+    stepTimings: timings,
   };
 }
 
@@ -339,8 +345,14 @@ async function callModel(
     ...(cfg.logprobs ? { logprobs: true, return_token_ids: true } : {}),
   };
   for (let attempt = 0; ; attempt++) {
+    // A signal of its own per call, linked to the run's: the client's listeners go with it
+    // instead of piling up on the run's signal over hundreds of steps.
+    const call = new AbortController();
+    const onAbort = (): void => call.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) call.abort(signal.reason);
     try {
-      return stream ? await streamed(client, body, signal, onDelta) : await whole(client, body, signal);
+      return stream ? await streamed(client, body, call.signal, onDelta) : await whole(client, body, call.signal);
     } catch (e) {
       if (signal.aborted) throw e;
       if (!isRetryable(e) || attempt >= limits.maxRetries) throw e;
@@ -349,6 +361,8 @@ async function callModel(
       const wait = Math.min(60_000, Math.max(backoff, retryAfterMs(e) ?? 0));
       onDelta(`\n[model call failed (${describeError(e)}); retry ${attempt + 1} of ${limits.maxRetries} in ${formatMs(Math.round(wait))}]\n`);
       await sleep(wait, signal);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
 }

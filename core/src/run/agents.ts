@@ -52,6 +52,8 @@ export interface AgentOutcome {
   trajectory?: Trajectory;
   /** Model usage over the run, when a model was used. */
   usage?: { promptTokens: number; completionTokens: number; costUsd?: number; modelCalls: number; retries: number };
+  /** Per step with tool calls: the model call (retries included), the tools, the whole step (ms). */
+  stepTimings?: { modelMs: number; toolsMs: number; totalMs: number }[];
 }
 
 export interface Agent {
