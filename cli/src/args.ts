@@ -37,6 +37,8 @@ const RUN_FLAGS = {
   price: { type: 'string' },
   logprobs: { type: 'boolean' },
   'no-stream': { type: 'boolean' },
+  // the replay agent's recording
+  trajectory: { type: 'string' },
 } as const;
 
 /** The flags that only mean something to the built-in agent. */
@@ -353,6 +355,10 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
         resources.pids = p;
       }
       if (Object.keys(resources).length) options.resources = resources;
+      if (options.agent === 'replay') {
+        if (!v.trajectory) return fail('`--agent replay` needs `--trajectory PATH`: a trajectory.json, a trial folder or a run folder');
+        options.replay = v.trajectory;
+      } else if (v.trajectory) return fail('`--trajectory` is for `--agent replay`');
       const model = parseModelFlags(v);
       if (typeof model === 'string') return fail(model);
       if (model) {

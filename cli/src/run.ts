@@ -11,6 +11,7 @@ import { findTasks } from '../../core/src/clawgym';
 import { cachedFileSystem, nodeFileSystem } from '../../core/src/language';
 import { createBuiltinAgent, type BuiltinAgentLimits } from '../../core/src/agent/builtin';
 import { resolveModelConfig, type ModelFlags } from '../../core/src/agent/config';
+import { createReplayAgent } from '../../core/src/agent/replay';
 import { loadModelScript, startModelServer, type ModelServer } from '../../core/src/modelserver';
 import { BUILTIN_AGENTS, formatMs, type Agent } from '../../core/src/run/agents';
 import { runJob, type JobEvent, type JobSummary } from '../../core/src/run/job';
@@ -41,6 +42,8 @@ export interface RunOptions {
   color?: boolean;
   /** The built-in agent's model (flags; the environment fills the rest) and limits. */
   model?: { flags: ModelFlags; limits: BuiltinAgentLimits; script?: string; stream?: boolean };
+  /** The replay agent's recording: a trajectory.json, a trial folder or a run folder. */
+  replay?: string;
 }
 
 /** Load every task; print why the refused ones were refused. */
@@ -196,7 +199,7 @@ function progressPrinter(io: Io, options: RunOptions, color: boolean): (e: JobEv
   };
 }
 
-export const AGENT_NAMES = ['builtin', 'oracle', 'nop'];
+export const AGENT_NAMES = ['builtin', 'oracle', 'nop', 'replay'];
 
 interface ResolvedAgent {
   agent: Agent;
@@ -209,6 +212,9 @@ interface ResolvedAgent {
 async function resolveAgent(options: RunOptions, io: Io): Promise<ResolvedAgent | string> {
   const builtin = BUILTIN_AGENTS[options.agent];
   if (builtin) return { agent: builtin, meta: { name: builtin.name }, close: async () => undefined };
+  if (options.agent === 'replay' && options.replay) {
+    return { agent: createReplayAgent(options.replay), meta: { name: 'replay', trajectory: options.replay }, close: async () => undefined };
+  }
   if (options.agent !== 'builtin') return `unknown agent \`${options.agent}\`; available: ${AGENT_NAMES.join(', ')}`;
   const m = options.model ?? { flags: {}, limits: {} };
   let server: ModelServer | undefined;

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { createBuiltinAgent, type BuiltinAgentOptions } from '../src/agent/builtin';
 import { resolveModelConfig } from '../src/agent/config';
+import { createReplayAgent } from '../src/agent/replay';
 import { findTasks } from '../src/clawgym/find';
 import { loadModelScript, startModelServer, type ModelServer, type RawModelScript } from '../src/modelserver';
 import { runJob } from '../src/run/job';
@@ -142,6 +143,30 @@ describe('built-in agent on the real engine', needsDocker(), () => {
     // The run streams the same events it stores: events.jsonl has every step.
     const jsonl = fs.readFileSync(join(summary.runDir!, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     assert.ok(jsonl.filter((e) => e.type === 'trajectory' && e.event.type === 'step').length >= 3 * 7);
+  });
+
+  test('replay re-executes a recorded trajectory in a fresh sandbox, without a model, and compares', async (t) => {
+    assertDocker(t);
+    const server = await serve({ tasks: { hello: { replies: [{ tool_calls: [{ name: 'exec', arguments: { command: 'cat notes.txt' } }, WRITE_HELLO] }, { tool_calls: [FINISH] }] } } });
+    const recorded = await trial(helloTask(), server);
+    assert.equal(recorded.result.reward, 1);
+    const dir = fs.mkdtempSync(join(os.tmpdir(), 'clawgym-replay-'));
+    fs.writeFileSync(join(dir, 'trajectory.json'), JSON.stringify(recorded.trajectory));
+    const requestsBefore = server.requests.length;
+    const same = await runTrial({ task: helloTask(), backend: backend(), agent: createReplayAgent(dir), runId: RUN, trialId: 'replay-1', image: TEST_IMAGE });
+    assert.equal(same.result.reward, 1);
+    assert.equal(server.requests.length, requestsBefore, 'no model call');
+    assert.deepEqual(validateTrajectory(same.trajectory), []);
+    assert.match(same.trajectory!.notes ?? '', /every observation matches/);
+    assert.equal(same.result.agentOutcome?.finalMessage, 'wrote it');
+    // The same steps against a task whose notes changed: graded again, and the difference said.
+    const changed = helloTask();
+    changed.files = [{ path: `${changed.root}/notes.txt`, content: Buffer.from('changed') }];
+    const differs = await runTrial({ task: changed, backend: backend(), agent: createReplayAgent(join(dir, 'trajectory.json')), runId: RUN, trialId: 'replay-2', image: TEST_IMAGE });
+    assert.equal(differs.result.reward, 1);
+    assert.match(differs.trajectory!.notes ?? '', /observations of recorded steps 3 differ/);
+    const none = createReplayAgent(join(dir, 'nowhere'));
+    assert.match(none.cannotRun!(helloTask()) ?? '', /no trajectory at/);
   });
 
   test('every injected fault is recovered: 429, 500, slow, malformed arguments, a cut stream', async (t) => {
