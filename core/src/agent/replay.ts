@@ -45,7 +45,7 @@ export function loadTrajectory(path: string): Trajectory {
   try {
     parsed = JSON.parse(fs.readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`cannot read the trajectory ${path}: ${(e as Error).message}`);
+    throw new Error(`cannot read the trajectory ${path}: ${(e as Error).message}`, { cause: e });
   }
   const problems = validateTrajectory(parsed);
   if (problems.length) throw new Error(`${path} is not a valid ATIF trajectory: ${problems.slice(0, 3).join('; ')}`);
