@@ -87,9 +87,29 @@ every trial and writes a run folder (config, results, verifier reports as JSON a
 workspace diff, logs). Ctrl-C cancels cleanly (sandboxes removed, finished results kept).
 
 Agents:
-  -a, --agent oracle|nop        oracle runs the task's reference solution (default);
-                                nop does nothing (the score an empty attempt gets)
+  -a, --agent NAME              builtin (default): the built-in tool-calling agent on a model;
+                                oracle: the task's reference solution; nop: does nothing (the
+                                score an empty attempt gets); replay: a recorded trajectory's
+                                tool calls again (with --trajectory)
   -k, --attempts N              Trials per task (default 1)
+  --trajectory PATH             replay: a trajectory.json, a trial folder or a run folder
+
+The built-in agent's model (any OpenAI-compatible endpoint; the key only from the environment):
+  -m, --model NAME              The model (default $CLAWGYM_MODEL)
+  --base-url URL                The endpoint (default $CLAWGYM_BASE_URL, $OPENAI_BASE_URL, else
+                                https://api.openai.com/v1)
+  --api-key-env VAR             The variable holding the key (default CLAWGYM_API_KEY, then
+                                OPENAI_API_KEY; endpoints on 127.0.0.1 need none)
+  --model-script FILE           Start the bundled scripted model server with FILE and use it
+                                (offline demos and tests; see \`clawgym model serve\`)
+  --temperature T, --max-tokens N
+                                Sampling temperature; most tokens per reply
+  --max-steps N                 Most model calls per run (default 50)
+  --max-total-tokens N, --max-cost USD
+                                Stop when the run's tokens or cost reach this
+  --price IN,OUT                USD per million input and output tokens (for costs)
+  --logprobs                    Ask for logprobs and token ids (kept in the trajectory)
+  --no-stream                   Whole replies instead of streamed ones
 
 ${RUN_COMMON}
 Exit codes:

@@ -94,6 +94,7 @@ function registerCommands(context: vscode.ExtensionContext): void {
   register(RUN_TASK, guarded(RUN_TASK, (r, uri) => r.runTask(uri)));
   register(VALIDATE_TASK, guarded(VALIDATE_TASK, (r, uri) => r.validateTask(uri)));
   register(RUN_CHECK, guarded(RUN_CHECK, (r, uri, checkId) => r.runCheck(uri, checkId)));
+  register('clawgym.setApiKey', guarded('clawgym.setApiKey', (r) => r.setApiKey()));
 }
 
 // ---------------------------------------------------------------------------------------------

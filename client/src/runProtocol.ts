@@ -31,7 +31,7 @@ export type CheckEndEvent = { type: 'check-end'; verdicts: CheckVerdict[] };
 /** Everything `--json` prints on stdout: the job events (core/src/run/job.ts) and check's verdicts. */
 export type CliEvent = JobEvent | CheckEndEvent;
 
-export const AGENTS = ['oracle', 'nop'] as const;
+export const AGENTS = ['builtin', 'oracle', 'nop'] as const;
 export type AgentName = (typeof AGENTS)[number];
 export const BACKENDS = ['auto', 'docker', 'local'] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -119,6 +119,8 @@ export function parseEventLine(line: string): { event: CliEvent } | { text: stri
         return isString(v.trialId) && isString(v.phase);
       case 'output':
         return isString(v.trialId) && isString(v.text) && isString(v.stream);
+      case 'trajectory':
+        return isString(v.trialId) && isObject(v.event) && isString(v.event.type);
       case 'trial-end':
         return isTrialResult(v.result);
       case 'run-end':
@@ -148,6 +150,8 @@ export interface CliRequest {
   runsDir: string;
   /** Image for tasks that name none. */
   image?: string;
+  /** The built-in agent's model settings (empty values are left to the CLI's environment). */
+  model?: { model?: string; baseUrl?: string; temperature?: number; maxTokens?: number; maxSteps?: number };
 }
 
 /** The CLI's arguments (after the script path). */
@@ -156,6 +160,14 @@ export function cliArgs(req: CliRequest): string[] {
   if (req.command === 'run') args.push('--agent', req.agent ?? 'oracle');
   args.push('--json', '--no-color', '--backend', req.backend, '--runs-dir', req.runsDir);
   if (req.image?.trim()) args.push('--image', req.image.trim());
+  const m = req.model;
+  if (req.command === 'run' && req.agent === 'builtin' && m) {
+    if (m.model?.trim()) args.push('--model', m.model.trim());
+    if (m.baseUrl?.trim()) args.push('--base-url', m.baseUrl.trim());
+    if (m.temperature !== undefined && m.temperature >= 0) args.push('--temperature', String(m.temperature));
+    if (m.maxTokens) args.push('--max-tokens', String(m.maxTokens));
+    if (m.maxSteps) args.push('--max-steps', String(m.maxSteps));
+  }
   return args;
 }
 

@@ -40,13 +40,17 @@ const LAST_AGENT_KEY = 'clawgym.run.lastAgent';
 export const DIAGNOSTIC_COLLECTION = 'clawgym-run';
 
 const AGENT_DESCRIPTIONS: Record<AgentName, string> = {
+  builtin: 'the built-in agent, with your model',
   oracle: 'the reference solution',
   nop: 'do nothing',
 };
 const AGENT_DETAILS: Record<AgentName, string> = {
+  builtin: 'A tool-calling agent on the model of the clawgym.agent.* settings (key: ClawGym: Set API Key).',
   oracle: "Runs the task's `solution`: a good task scores 1.",
   nop: 'Leaves the workspace as it is: a good task scores 0.',
 };
+/** Where ClawGym: Set API Key keeps the key (VS Code's secret storage, never settings). */
+export const API_KEY_SECRET = 'clawgym.agent.apiKey';
 
 interface Target {
   uri: vscode.Uri;
@@ -199,7 +203,7 @@ export class TaskRunner implements vscode.Disposable {
     const items = order.map((agent) => ({ label: agent, description: AGENT_DESCRIPTIONS[agent], detail: AGENT_DETAILS[agent], agent }));
     const pick = await vscode.window.showQuickPick(items, {
       title: `Run ${path.basename(target.file)} with…`,
-      placeHolder: 'Pick an agent (agents that use a model arrive later)',
+      placeHolder: 'Pick an agent',
       matchOnDescription: true,
     });
     if (!pick) return undefined;
@@ -215,7 +219,28 @@ export class TaskRunner implements vscode.Disposable {
       backend: backendSetting(config.get(BACKEND_SETTING)),
       runsDir: resolveRunsDir(config.get(RUNS_DIR_SETTING), target.folder?.uri.fsPath, target.file),
       image: config.get<string>(IMAGE_SETTING),
+      model: {
+        model: config.get<string>('clawgym.agent.model'),
+        baseUrl: config.get<string>('clawgym.agent.baseUrl'),
+        temperature: config.get<number>('clawgym.agent.temperature'),
+        maxTokens: config.get<number>('clawgym.agent.maxTokens'),
+        maxSteps: config.get<number>('clawgym.agent.maxSteps'),
+      },
     };
+  }
+
+  /** `clawgym.setApiKey`: ask for the key and keep it in secret storage (an empty answer removes it). */
+  async setApiKey(): Promise<void> {
+    const key = await vscode.window.showInputBox({
+      title: 'ClawGym: API key for the built-in agent\'s model',
+      prompt: 'Kept in VS Code\'s secret storage and given to runs as CLAWGYM_API_KEY; never written to settings, run folders or sandboxes. Leave empty to remove it.',
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (key === undefined) return;
+    if (key.trim()) await this.context.secrets.store(API_KEY_SECRET, key.trim());
+    else await this.context.secrets.delete(API_KEY_SECRET);
+    void vscode.window.showInformationMessage(key.trim() ? 'ClawGym: the API key is stored.' : 'ClawGym: the API key is removed.');
   }
 
   /** Start the CLI, follow it under a cancellable progress notification, then report. */
@@ -243,7 +268,12 @@ export class TaskRunner implements vscode.Disposable {
     this.output.info(`${label} of ${target.file}: ${['clawgym', ...args].map(quote).join(' ')} (in ${target.cwd})`);
 
     const tracker = new RunTracker();
-    const job = this.start(target, cli, args, label, tracker);
+    const secret = base.agent === 'builtin' ? await this.context.secrets.get(API_KEY_SECRET) : undefined;
+    if (this.jobs.has(target.file)) {
+      await this.busy(target);
+      return;
+    }
+    const job = this.start(target, cli, args, label, tracker, secret ? { ...process.env, CLAWGYM_API_KEY: secret } : undefined);
     const end = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `ClawGym: ${title}`, cancellable: true },
       (progress, token) => {
@@ -271,7 +301,7 @@ export class TaskRunner implements vscode.Disposable {
     void this.notify(outcome);
   }
 
-  private start(target: Target, cli: string, args: string[], label: string, tracker: RunTracker): Job {
+  private start(target: Target, cli: string, args: string[], label: string, tracker: RunTracker, env?: NodeJS.ProcessEnv): Job {
     const write = (lines: LogLine[]): void => {
       for (const l of lines) this.output[l.level](l.text);
     };
@@ -279,6 +309,7 @@ export class TaskRunner implements vscode.Disposable {
       cli,
       args,
       cwd: target.cwd,
+      ...(env ? { env } : {}),
       onEvent: (event) => {
         const { log, progress } = tracker.apply(event);
         write(log);

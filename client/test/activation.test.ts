@@ -129,7 +129,7 @@ test('a server that cannot start: commands still exist and the error offers Show
   const context = { subscriptions: [] as unknown[], extension: { packageJSON: { version: '0.0.0-test' } }, asAbsolutePath: (p: string) => join(repoRoot, p) };
   await ext.activate(context);
 
-  assert.deepEqual([...commands.keys()].sort(), ['clawgym.restartServer', 'clawgym.runCheck', 'clawgym.runTask', 'clawgym.showLogs', 'clawgym.validateTask']);
+  assert.deepEqual([...commands.keys()].sort(), ['clawgym.restartServer', 'clawgym.runCheck', 'clawgym.runTask', 'clawgym.setApiKey', 'clawgym.showLogs', 'clawgym.validateTask']);
   const error = calls.find((c) => c.kind === 'showErrorMessage');
   assert.ok(error, 'no error message shown');
   assert.match(String(error.args[0]), /nonexistent\/clawgym-server\.js/);

@@ -97,7 +97,7 @@ test('nop on a real task: reward 0, a finding per failed check, each placed on i
   assert.equal(end.code, 1, end.stderr);
   assert.deepEqual(
     [...new Set(events.map((e) => e.type))],
-    ['run-start', 'trial-start', 'phase', 'trial-end', 'run-end'],
+    ['run-start', 'trial-start', 'phase', 'trajectory', 'trial-end', 'run-end'],
   );
   const o = runOutcome(tracker, end);
   assert.equal(o.kind, 'failed');

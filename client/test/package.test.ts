@@ -84,7 +84,7 @@ test('the language, grammar and snippets are contributed for clawtask', () => {
 
 test('contributed commands are exactly the ones the client registers, CodeLens targets included', () => {
   const contributed = pkg.contributes.commands.map((c) => c.command).sort();
-  const expected = ['clawgym.restartServer', 'clawgym.showLogs', ...Object.values(COMMANDS)].sort();
+  const expected = ['clawgym.restartServer', 'clawgym.showLogs', 'clawgym.setApiKey', ...Object.values(COMMANDS)].sort();
   assert.deepEqual(contributed, expected);
   const source = readFileSync(join(repoRoot, 'client', 'src', 'extension.ts'), 'utf8');
   for (const id of expected) assert.ok(source.includes(`'${id}'`), `client/src/extension.ts does not register ${id}`);

@@ -146,6 +146,14 @@ test('parseEventLine: events pass, anything else comes back as text with the rea
   assert.ok('text' in future && future.unknown === true && !future.problem);
 });
 
+test('cliArgs passes the model settings to the built-in agent only, leaving empty ones to the environment', () => {
+  const base = { command: 'run' as const, task: '/w/t.clawtask', backend: 'auto' as const, runsDir: '/w/runs' };
+  const model = { model: ' gpt-x ', baseUrl: 'http://127.0.0.1:8000/v1', temperature: 0.2, maxTokens: 0, maxSteps: 30 };
+  assert.deepEqual(cliArgs({ ...base, agent: 'builtin', model }).slice(-8), ['--model', 'gpt-x', '--base-url', 'http://127.0.0.1:8000/v1', '--temperature', '0.2', '--max-steps', '30']);
+  assert.ok(!cliArgs({ ...base, agent: 'builtin', model: { model: '', baseUrl: '', temperature: -1, maxTokens: 0 } }).some((a) => a.startsWith('--model') || a === '--temperature'));
+  assert.ok(!cliArgs({ ...base, agent: 'oracle', model }).includes('--model'));
+});
+
 test('cliArgs, backend and runs folder settings', () => {
   assert.deepEqual(cliArgs({ command: 'run', task: '/w/a b.clawtask', agent: 'nop', backend: 'docker', runsDir: '/w/runs', image: ' img:1 ' }), [
     'run', '/w/a b.clawtask', '--agent', 'nop', '--json', '--no-color', '--backend', 'docker', '--runs-dir', '/w/runs', '--image', 'img:1',

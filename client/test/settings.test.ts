@@ -26,6 +26,11 @@ test('package.json contributes.configuration matches core/src/settings.ts (run `
 test('the settings the issue asks for, each with a default and a description', () => {
   const props = configurationContribution().properties;
   assert.deepEqual(Object.keys(props).sort(), [
+    'clawgym.agent.baseUrl',
+    'clawgym.agent.maxSteps',
+    'clawgym.agent.maxTokens',
+    'clawgym.agent.model',
+    'clawgym.agent.temperature',
     'clawgym.diagnostics.enable',
     'clawgym.diagnostics.untouchedChecks',
     'clawgym.run.backend',
@@ -48,6 +53,11 @@ test('resolveSettings reads nested, dotted and full keys, and falls back on bad 
     'clawgym.sandbox.image': 'clawgym/sandbox:latest',
     'clawgym.run.backend': 'auto',
     'clawgym.run.runsDirectory': 'runs',
+    'clawgym.agent.model': '',
+    'clawgym.agent.baseUrl': '',
+    'clawgym.agent.temperature': -1,
+    'clawgym.agent.maxTokens': 0,
+    'clawgym.agent.maxSteps': 50,
   });
   const nested = resolveSettings({ diagnostics: { enable: false }, trace: { server: 'verbose' } });
   assert.equal(nested['clawgym.diagnostics.enable'], false);

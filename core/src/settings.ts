@@ -66,6 +66,33 @@ export const SETTINGS = {
       'Where run folders (results, verifier reports, workspace diff, logs) are written. A relative path is relative to the task\'s workspace folder (or to the task\'s own folder outside a workspace).',
     scope: 'resource',
   },
+  'clawgym.agent.model': {
+    schema: z.string().default(''),
+    description:
+      'The model the built-in agent uses (the CLI\'s `--model`), e.g. `gpt-4.1-mini` or `Qwen/Qwen3-8B`. Empty: `CLAWGYM_MODEL` from the environment. The API key is stored with **ClawGym: Set API Key** (in VS Code\'s secret storage) or read from `CLAWGYM_API_KEY`/`OPENAI_API_KEY`.',
+    scope: 'machine-overridable',
+  },
+  'clawgym.agent.baseUrl': {
+    schema: z.string().default(''),
+    description:
+      'The OpenAI-compatible endpoint of the model (`--base-url`): OpenAI, vLLM/SGLang (`http://127.0.0.1:8000/v1`), Ollama (`http://127.0.0.1:11434/v1`)... Empty: `CLAWGYM_BASE_URL`, `OPENAI_BASE_URL`, else OpenAI.',
+    scope: 'machine-overridable',
+  },
+  'clawgym.agent.temperature': {
+    schema: z.number().min(-1).max(2).default(-1),
+    description: 'Sampling temperature of the built-in agent\'s model calls (`--temperature`); -1 leaves it to the model server.',
+    scope: 'machine-overridable',
+  },
+  'clawgym.agent.maxTokens': {
+    schema: z.number().int().min(0).default(0),
+    description: 'Most tokens per model reply (`--max-tokens`); 0 leaves it to the model server.',
+    scope: 'machine-overridable',
+  },
+  'clawgym.agent.maxSteps': {
+    schema: z.number().int().min(1).default(50),
+    description: 'Most model calls in one run of the built-in agent (`--max-steps`).',
+    scope: 'machine-overridable',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
