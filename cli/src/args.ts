@@ -362,7 +362,7 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
       const model = parseModelFlags(v);
       if (typeof model === 'string') return fail(model);
       if (model) {
-        if (options.agent !== 'builtin' && !options.agent.startsWith('command:') && !['openclaw', 'qwen-code', 'codex'].includes(options.agent)) {
+        if (!['builtin', 'openclaw', 'qwen-code'].includes(options.agent) && !options.agent.startsWith('command:')) {
           return fail(`the model flags are for model-driven agents (\`--agent builtin\`, the default), not \`${options.agent}\``);
         }
         options.model = model;

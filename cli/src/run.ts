@@ -12,6 +12,7 @@ import { cachedFileSystem, nodeFileSystem } from '../../core/src/language';
 import { createBuiltinAgent, type BuiltinAgentLimits } from '../../core/src/agent/builtin';
 import { resolveModelConfig, type ModelFlags } from '../../core/src/agent/config';
 import { createReplayAgent } from '../../core/src/agent/replay';
+import { blackBoxAgents, commandAgent } from '../../core/src/agent/blackbox';
 import { loadModelScript, startModelServer, type ModelServer } from '../../core/src/modelserver';
 import { BUILTIN_AGENTS, formatMs, type Agent } from '../../core/src/run/agents';
 import { runJob, type JobEvent, type JobSummary } from '../../core/src/run/job';
@@ -200,6 +201,8 @@ function progressPrinter(io: Io, options: RunOptions, color: boolean): (e: JobEv
 }
 
 export const AGENT_NAMES = ['builtin', 'oracle', 'nop', 'replay'];
+/** Agents that run inside the sandbox behind the model proxy (with `command:<script>`). */
+export const BLACK_BOX_AGENTS = ['openclaw', 'qwen-code'];
 
 interface ResolvedAgent {
   agent: Agent;
@@ -215,7 +218,9 @@ async function resolveAgent(options: RunOptions, io: Io): Promise<ResolvedAgent 
   if (options.agent === 'replay' && options.replay) {
     return { agent: createReplayAgent(options.replay), meta: { name: 'replay', trajectory: options.replay }, close: async () => undefined };
   }
-  if (options.agent !== 'builtin') return `unknown agent \`${options.agent}\`; available: ${AGENT_NAMES.join(', ')}`;
+  const blackBox = BLACK_BOX_AGENTS.includes(options.agent) || options.agent.startsWith('command:');
+  if (options.agent !== 'builtin' && !blackBox) return `unknown agent \`${options.agent}\`; available: ${[...AGENT_NAMES, ...BLACK_BOX_AGENTS, 'command:<shell script>'].join(', ')}`;
+  if (options.agent === 'command:') return '`--agent command:<script>` needs the shell script that runs the agent, e.g. `command:my-agent --task "$(cat $CLAWGYM_INSTRUCTION_FILE)"`';
   const m = options.model ?? { flags: {}, limits: {} };
   let server: ModelServer | undefined;
   let config;
@@ -228,17 +233,25 @@ async function resolveAgent(options: RunOptions, io: Io): Promise<ResolvedAgent 
     }
     server = await startModelServer({ script, record: false });
     // Not a secret: the bundled server checks no key.
-    config = { baseUrl: server.url, model: script.models[0] ?? 'scripted', apiKey: 'scripted', ...m.flags };
+    config = { baseUrl: server.url, model: script.models[0] ?? 'scripted', apiKey: 'clawgym-scripted-server-needs-no-key', ...m.flags };
     if (!options.json) io.stderr(`clawgym: scripted model server (${m.script}) at ${server.url}\n`);
   } else {
     const resolved = resolveModelConfig(m.flags, io.env);
     if (!resolved.ok) return resolved.message;
     config = resolved.config;
   }
-  const agent = createBuiltinAgent({ model: config, ...m.limits, ...(m.stream === false ? { stream: false } : {}), sendTaskHeader: server !== undefined });
+  let agent: Agent;
+  if (blackBox) {
+    // The agent runs in the sandbox and reaches this endpoint only through the host-side proxy.
+    // (A scripted server picks its replies by the task's `match`: black-box agents send no task header.)
+    const model = { baseUrl: config.baseUrl, apiKey: config.apiKey, model: config.model };
+    agent = options.agent.startsWith('command:') ? commandAgent(model, options.agent.slice('command:'.length)) : blackBoxAgents(model)[options.agent]!;
+  } else {
+    agent = createBuiltinAgent({ model: config, ...m.limits, ...(m.stream === false ? { stream: false } : {}), sendTaskHeader: server !== undefined });
+  }
   return {
     agent,
-    meta: { name: 'builtin', model: config.model, baseUrl: config.baseUrl, scripted: m.script, temperature: config.temperature, maxTokens: config.maxTokens, limits: m.limits },
+    meta: { name: agent.name, model: config.model, baseUrl: config.baseUrl, scripted: m.script, temperature: config.temperature, maxTokens: config.maxTokens, limits: m.limits },
     close: async () => {
       await server?.close();
     },
