@@ -100,6 +100,7 @@ function parseExportSft(args: readonly string[]): ParseResult {
 
 const IMAGE_FLAGS = {
   tag: { type: 'string' },
+  agent: { type: 'string' },
   method: { type: 'string' },
   force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -199,7 +200,7 @@ export type Command =
   | { kind: 'import'; paths: string[]; out: string; overwrite: boolean }
   | { kind: 'export'; paths: string[]; out: string; overwrite: boolean; format: 'clawgym' }
   | ExportSftCommand
-  | { kind: 'image-build'; tag?: string; method: 'auto' | 'dockerfile' | 'debootstrap'; force: boolean }
+  | { kind: 'image-build'; tag?: string; method: 'auto' | 'dockerfile' | 'debootstrap'; force: boolean; agent?: 'openclaw' }
   | { kind: 'gc'; all: boolean; dryRun: boolean }
   | { kind: 'model-serve'; script: string; host: string; port: number; json: boolean }
   | { kind: 'schema'; name: SchemaName };
@@ -406,7 +407,9 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
       if (v.help) return { ok: true, command: { kind: 'help', topic: 'image' } };
       const method = v.method ?? 'auto';
       if (method !== 'auto' && method !== 'dockerfile' && method !== 'debootstrap') return { ok: false, message: `unknown method \`${method}\`; use auto, dockerfile or debootstrap`, helpTopic: 'image' };
-      return { ok: true, command: { kind: 'image-build', tag: v.tag, method, force: !!v.force } };
+      if (v.agent !== undefined && v.agent !== 'openclaw') return { ok: false, message: `unknown agent image \`${v.agent}\`; use \`--agent openclaw\` (OpenClaw and Qwen Code)`, helpTopic: 'image' };
+      if (v.agent && v.method) return { ok: false, message: '`--method` is for the sandbox image; `--agent openclaw` installs from the npm registry', helpTopic: 'image' };
+      return { ok: true, command: { kind: 'image-build', tag: v.tag, method, force: !!v.force, ...(v.agent ? { agent: v.agent } : {}) } };
     }
     case 'model': {
       // `clawgym model serve`: the scripted OpenAI-compatible model server.

@@ -163,6 +163,7 @@ Options for sft:
 Exit codes (sft): 0 at least one example written, 1 none written or a failure, 2 usage error.
 `,
   image: `Usage: clawgym image build [--tag TAG] [--method auto|dockerfile|debootstrap] [--force]
+       clawgym image build --agent openclaw [--tag TAG] [--force]
 
 Builds the default sandbox image (bash, python3 with a python alias, PyYAML, coreutils):
   dockerfile    docker build of images/sandbox/Dockerfile (needs a reachable registry)
@@ -170,6 +171,8 @@ Builds the default sandbox image (bash, python3 with a python alias, PyYAML, cor
                 the debootstrap command); the rootfs is cached in ~/.cache/clawgym/image
   auto          dockerfile, falling back to debootstrap when no registry answers (default)
 Does nothing when the image exists, unless --force. Default tag clawgym/sandbox:latest.
+--agent openclaw builds clawgym/openclaw:latest for black-box agents: the sandbox image plus
+Node 24, OpenClaw and Qwen Code from the npm registry (cached in ~/.cache/clawgym/openclaw).
 `,
   gc: `Usage: clawgym gc [--all] [--dry-run]
 

@@ -9,6 +9,7 @@ import { exportSft } from '../../core/src/export/sft';
 import { DEFAULT_IMAGE } from '../../core/src/model/schema';
 import { createDockerBackend } from '../../core/src/sandbox/docker';
 import { gcSandboxes } from '../../core/src/sandbox/gc';
+import { buildAgentImage, OPENCLAW_IMAGE } from '../../core/src/agent/openclawImage';
 import { buildImage } from '../../core/src/sandbox/image';
 import { installSignalHandlers } from '../../core/src/sandbox/registry';
 import { formatMs } from '../../core/src/run/agents';
@@ -32,16 +33,18 @@ async function engine(io: Io): Promise<Docker | undefined> {
   }
 }
 
-export async function runImageBuild(cmd: { tag?: string; method: 'auto' | 'dockerfile' | 'debootstrap'; force: boolean }, io: Io): Promise<number> {
+export async function runImageBuild(cmd: { tag?: string; method: 'auto' | 'dockerfile' | 'debootstrap'; force: boolean; agent?: 'openclaw' }, io: Io): Promise<number> {
   const docker = await engine(io);
   if (!docker) return EXIT_PROBLEMS;
-  const tag = cmd.tag ?? DEFAULT_IMAGE;
+  const tag = cmd.tag ?? (cmd.agent ? OPENCLAW_IMAGE : DEFAULT_IMAGE);
   // debootstrap runs in its own process group, so Ctrl-C reaches it only through us: the build
   // registers itself, and the handlers stop it and remove its half-made rootfs.
   const uninstall = installSignalHandlers({ onSignal: () => io.stderr('\nclawgym: stopping the image build and cleaning up\n') });
   try {
-    const r = await buildImage(docker, { tag, method: cmd.method, force: cmd.force, onLog: (line: string) => io.stderr(`  ${line.replace(/\n$/, '')}\n`) });
+    const onLog = (line: string) => io.stderr(`  ${line.replace(/\n$/, '')}\n`);
+    const r = cmd.agent ? await buildAgentImage(docker, { agent: cmd.agent, tag, force: cmd.force, onLog }) : await buildImage(docker, { tag, method: cmd.method, force: cmd.force, onLog });
     if (!r.built) io.stderr(`clawgym: ${r.reason ?? `${tag} already exists`}\n`);
+    else if (cmd.agent) io.stderr(`clawgym: built ${tag} from the npm registry${r.cached ? ' (cached packages)' : ''} in ${formatMs(r.durationMs)}\n`);
     else io.stderr(`clawgym: built ${tag} with ${r.method}${r.cached ? ' (from the cached rootfs)' : ''} in ${formatMs(r.durationMs)}${r.reason ? `; ${r.reason}` : ''}\n`);
     return EXIT_OK;
   } catch (e) {

@@ -318,7 +318,7 @@ const openclawSkip = (): { skip?: string } => {
   return {};
 };
 
-describe('OpenClaw through its gateway', openclawSkip(), () => {
+describe('agents in clawgym/openclaw:latest (OpenClaw through its gateway, Qwen Code)', openclawSkip(), () => {
   const backend = createDockerBackend();
   test('OpenClaw writes the file with its write tool; reward 1; trajectory from the proxy', { timeout: 240_000 }, async () => {
     assertDocker();
@@ -358,6 +358,48 @@ describe('OpenClaw through its gateway', openclawSkip(), () => {
       const trajectory = JSON.parse(fs.readFileSync(join(runsDir, runId, 'trials', 'openclaw-test', 'trajectory.json'), 'utf8'));
       const agentSteps = trajectory.steps.filter((s: { source: string }) => s.source === 'agent');
       assert.ok(agentSteps.some((s: { tool_calls?: { function_name: string }[] }) => s.tool_calls?.some((c) => c.function_name === 'write')), JSON.stringify(trajectory.steps.map((s: { source: string }) => s.source)));
+      assert.deepEqual(filesContaining(join(runsDir, runId), REAL_KEY), []);
+      assert.deepEqual(containersOf(runId), []);
+    } finally {
+      await server.close();
+      fs.rmSync(runsDir, { recursive: true, force: true });
+    }
+  });
+
+  test('Qwen Code (headless, OpenAI chat-completions) writes the file with write_file; reward 1', { timeout: 120_000 }, async () => {
+    assertDocker();
+    const root = '/root/.openclaw/workspace';
+    const server = await startModelServer({
+      script: {
+        tasks: {
+          'qwen-test': {
+            match: 'greeting\\.txt',
+            replies: [
+              { content: 'Writing it.', tool_calls: [{ name: 'write_file', arguments: { file_path: `${root}/greeting.txt`, content: 'hello from qwen\n' } }] },
+              { content: 'Wrote greeting.txt.' },
+            ],
+          },
+        },
+        default: { replies: [{ content: 'ok' }] },
+      },
+    });
+    const runsDir = fs.mkdtempSync(join(os.tmpdir(), 'clawgym-runs-'));
+    const runId = newRunId();
+    try {
+      const agent = blackBoxAgents({ baseUrl: server.url, apiKey: REAL_KEY, model: 'scripted' })['qwen-code']!;
+      const t = task({
+        id: 'qwen-test',
+        intent: 'Create the file greeting.txt containing the line "hello from qwen".',
+        root,
+        files: [{ path: `${root}/README.md`, content: Buffer.from('notes\n') }],
+        verifier: { ...task().verifier, checks: [{ id: 'greeting', file_matches: { path: 'greeting.txt', pattern: '^hello from qwen\\n?$' } }] as ResolvedTask['verifier']['checks'] },
+      });
+      const job = await runJob({ tasks: [t], agent, backend, image: TEST_IMAGE, runsDir, runId, agentTimeoutMs: 100_000 });
+      const r = job.results[0]!;
+      assert.equal(r.status, 'passed', JSON.stringify(r.agentOutcome));
+      assert.match(r.agentOutcome?.finalMessage ?? '', /Wrote greeting\.txt/);
+      const trajectory = JSON.parse(fs.readFileSync(join(runsDir, runId, 'trials', 'qwen-test', 'trajectory.json'), 'utf8'));
+      assert.ok(trajectory.steps.some((s: { tool_calls?: { function_name: string }[] }) => s.tool_calls?.some((c) => c.function_name === 'write_file')));
       assert.deepEqual(filesContaining(join(runsDir, runId), REAL_KEY), []);
       assert.deepEqual(containersOf(runId), []);
     } finally {

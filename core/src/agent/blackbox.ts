@@ -25,7 +25,7 @@ export function createQwenCodeAgent(model: BlackBoxModel, options: { image?: str
     model,
     image: options.image ?? OPENCLAW_IMAGE,
     version: OPENCLAW_RECIPE.packages['@qwen-code/qwen-code'],
-    env: { QWEN_CODE_DISABLE_UPDATE_CHECK: '1', NO_COLOR: '1', CI: '1' },
+    env: { QWEN_CODE_DISABLE_UPDATE_CHECK: '1', QWEN_CODE_SUPPRESS_YOLO_WARNING: '1', NO_COLOR: '1', CI: '1' },
   });
 }
 

@@ -115,6 +115,17 @@ export async function prepareAgentTree(cacheDir: string, log: (l: string) => voi
   return false;
 }
 
+/**
+ * Binaries that install scripts would have made executable (the scripts do not run here):
+ * Qwen Code's bundled ripgrep.
+ */
+async function restoreExecutableBits(cacheDir: string): Promise<void> {
+  const vendor = nodePath.join(cacheDir, 'node_modules', '@qwen-code', 'qwen-code', 'vendor', 'ripgrep');
+  for (const arch of await fs.readdir(vendor).catch(() => [] as string[])) {
+    await fs.chmod(nodePath.join(vendor, arch, 'rg'), 0o755).catch(() => undefined);
+  }
+}
+
 /** Build clawgym/openclaw:latest (see the module comment). */
 export async function buildAgentImage(docker: Docker, options: BuildAgentImageOptions): Promise<BuildImageResult> {
   const started = performance.now();
@@ -128,6 +139,7 @@ export async function buildAgentImage(docker: Docker, options: BuildAgentImageOp
   if (!(await imageId(docker, base))) throw new ImageBuildError('build-failed', `the base image ${base} does not exist: run \`clawgym image build\` first`);
   const cacheDir = options.cacheDir ?? defaultAgentCacheDir();
   const cached = await prepareAgentTree(cacheDir, log, signal);
+  await restoreExecutableBits(cacheDir);
 
   const name = `clawgym-image-build-${randomBytes(6).toString('hex')}`;
   let container: Docker.Container | undefined;
