@@ -19,8 +19,10 @@ import { startModelServer } from '../src/modelserver';
 import { startModelProxy, type ProxyExchange } from '../src/proxy/modelProxy';
 import { newRunId, runJob } from '../src/run/job';
 import type { ResolvedTask } from '../src/run/types';
+import Docker from 'dockerode';
 import { createDockerBackend } from '../src/sandbox/docker';
-import { assertDocker, containersOf, dockerRequired, needsDocker, TEST_IMAGE } from './docker';
+import { bubblewrapStatus, createLocalBackend } from '../src/sandbox/local';
+import { assertDocker, containersOf, needsDocker, TEST_IMAGE } from './docker';
 
 const REAL_KEY = `sk-real-${'9f3c'.repeat(8)}`;
 const TOKEN = `clawgym-test-token-${'ab12'.repeat(6)}`;
@@ -302,6 +304,48 @@ describe('black-box agents on the real engine', needsDocker(), () => {
   });
 });
 
+/** A two-reply script for the stdlib-Python agent: copy input.txt to out.txt, then say so. */
+const COPY_SCRIPT = {
+  tasks: {
+    'blackbox-test': {
+      match: 'out\\.txt',
+      replies: [{ content: 'Copying.', tool_calls: [{ name: 'exec', arguments: { command: 'cp input.txt out.txt' } }] }, { content: 'Copied.' }],
+    },
+  },
+};
+
+describe('black-box agents on the local backend', () => {
+  const bw = bubblewrapStatus();
+  for (const mode of [
+    { label: 'bubblewrap (socket directory --ro-bind)', bubblewrap: 'require' as const, skip: bw.ok ? undefined : `bubblewrap unusable here: ${bw.problem}` },
+    { label: 'unisolated (socket path mapped to the host path)', bubblewrap: 'never' as const, skip: undefined },
+  ]) {
+    test(mode.label, { skip: mode.skip }, async () => {
+      const server = await startModelServer({ script: COPY_SCRIPT });
+      try {
+        const agent = createCommandAgent({ name: 'py-agent', command: `python3 - <<'PY'\n${PY_AGENT}\nPY`, model: { baseUrl: server.url, apiKey: REAL_KEY, model: 'scripted' } });
+        const job = await runJob({ tasks: [task()], agent, backend: createLocalBackend({ bubblewrap: mode.bubblewrap }), image: 'unused' });
+        const r = job.results[0]!;
+        assert.equal(r.status, 'passed', JSON.stringify(r));
+        assert.equal(r.agentOutcome?.finalMessage, 'Copied.');
+        assert.equal(server.requests.length, 2);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
+
+test('a remote Docker engine is refused for black-box agents, before anything is created', async () => {
+  // Nothing listens there and nothing is sent: the refusal comes first.
+  const backend = createDockerBackend({ docker: new Docker({ host: '127.0.0.1', port: 9, protocol: 'http' }) });
+  const agent = createCommandAgent({ name: 'x', command: 'true', model: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: REAL_KEY, model: 'm' } });
+  const job = await runJob({ tasks: [task()], agent, backend, image: TEST_IMAGE });
+  const r = job.results[0]!;
+  assert.equal(r.status, 'error');
+  assert.match(r.error?.message ?? '', /black-box agents need a local engine: the model proxy is reached through a bind-mounted socket/);
+});
+
 function imageExists(tag: string): boolean {
   try {
     execFileSync('docker', ['image', 'inspect', tag], { stdio: 'pipe', timeout: 15_000 });
@@ -322,7 +366,7 @@ describe('agents in clawgym/openclaw:latest (OpenClaw through its gateway, Qwen 
   const backend = createDockerBackend();
   test('OpenClaw writes the file with its write tool; reward 1; trajectory from the proxy', { timeout: 240_000 }, async () => {
     assertDocker();
-    if (dockerRequired && !imageExists(OPENCLAW_IMAGE) && process.env.CLAWGYM_REQUIRE_OPENCLAW === '1') throw new Error(`CLAWGYM_REQUIRE_OPENCLAW=1 but ${OPENCLAW_IMAGE} does not exist`);
+    if (!imageExists(OPENCLAW_IMAGE)) throw new Error(`CLAWGYM_REQUIRE_OPENCLAW=1 but ${OPENCLAW_IMAGE} does not exist (\`clawgym image build --agent openclaw\`)`);
     const server = await startModelServer({
       script: {
         tasks: {
