@@ -9,6 +9,8 @@
  *
  * Kept compatible with Python 3.5 (no f-strings, no walrus) so old images still get a session.
  */
+import { PY_JSON_ENCODER } from './pyJson';
+
 export const SUPERVISOR_SOURCE = String.raw`
 import os, sys, struct, select, stat, time
 from binascii import a2b_base64
@@ -35,26 +37,7 @@ def send(kind, ident, payload=b''):
         view = view[n:]
 
 # JSON out without the json module (which imports re: ~15 ms of start-up per sandbox).
-ESC = dict((i, '\\u%04x' % i) for i in range(32))
-ESC.update({34: '\\"', 92: '\\\\', 10: '\\n', 13: '\\r', 9: '\\t'})
-
-def jenc(v):
-    if v is True:
-        return 'true'
-    if v is False:
-        return 'false'
-    if v is None:
-        return 'null'
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, str):
-        return '"' + v.translate(ESC) + '"'
-    if isinstance(v, dict):
-        return '{' + ','.join(jenc(str(k)) + ':' + jenc(x) for k, x in v.items()) + '}'
-    if isinstance(v, (list, tuple)):
-        return '[' + ','.join(jenc(x) for x in v) + ']'
-    return jenc(str(v))
-
+${PY_JSON_ENCODER}
 def send_json(kind, ident, obj):
     send(kind, ident, jenc(obj).encode('utf-8', 'replace'))
 
