@@ -58,7 +58,8 @@ python3 -I -S - <<'PY'
 import json, os, sys, time, urllib.request, urllib.error
 base = "http://127.0.0.1:%s/v1" % os.environ["GW_PORT"]
 auth = {"Authorization": "Bearer " + os.environ["GW_TOKEN"]}
-deadline = time.time() + 180
+started = time.time()
+deadline = started + 180
 while True:
     try:
         urllib.request.urlopen(urllib.request.Request(base + "/models", headers=auth), timeout=5).read()
@@ -69,8 +70,11 @@ while True:
             sys.stderr.write(open(os.path.join(os.environ["CLAWGYM_AGENT_DIR"], "gateway.log")).read()[-4000:])
             sys.exit(1)
         time.sleep(0.5)
+sys.stderr.write("clawgym: the OpenClaw gateway answers after %.1f s; sending the instruction\n" % (time.time() - started))
+sys.stderr.flush()
 with open(os.environ["CLAWGYM_INSTRUCTION_FILE"]) as f:
     instruction = f.read()
+asked = time.time()
 body = json.dumps({"model": "openclaw/default", "messages": [{"role": "user", "content": instruction}]}).encode()
 req = urllib.request.Request(base + "/chat/completions", data=body, headers=dict(auth, **{"Content-Type": "application/json"}))
 try:
@@ -78,6 +82,7 @@ try:
 except urllib.error.HTTPError as e:
     sys.stderr.write("clawgym: the OpenClaw gateway answered %s: %s\n" % (e.code, e.read().decode("utf-8", "replace")[:4000]))
     sys.exit(1)
+sys.stderr.write("clawgym: OpenClaw replied after %.1f s\n" % (time.time() - asked))
 content = (reply.get("choices") or [{}])[0].get("message", {}).get("content") or ""
 with open(os.environ["CLAWGYM_FINAL_MESSAGE_FILE"], "w") as f:
     f.write(content)
@@ -89,11 +94,12 @@ exit $rc
 `;
 
 /** The `openclaw` black-box agent. */
-export function createOpenClawAgent(model: BlackBoxModel, options: { image?: string } = {}): Agent {
+export function createOpenClawAgent(model: BlackBoxModel, options: { image?: string; /** e.g. CLAWGYM_OPENCLAW_LOG=1: the gateway's log to stderr */ env?: Record<string, string> } = {}): Agent {
   return createCommandAgent({
     name: 'openclaw',
     command: OPENCLAW_SCRIPT,
     model,
+    ...(options.env ? { env: options.env } : {}),
     image: options.image ?? OPENCLAW_IMAGE,
     version: OPENCLAW_RECIPE.packages.openclaw,
     extra: { driver: 'gateway /v1/chat/completions' },
