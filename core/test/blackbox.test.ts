@@ -283,6 +283,32 @@ describe('black-box agents on the real engine', needsDocker(), () => {
     }
   });
 
+  test('cancelling a run stops the agent and its forwarder, removes the container and the proxy directory', async () => {
+    assertDocker();
+    const before = new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('clawgym-proxy-')));
+    const agent = createCommandAgent({ name: 'sleeper', command: 'sleep 600', model: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: REAL_KEY, model: 'm' } });
+    const controller = new AbortController();
+    const runId = newRunId();
+    const job = runJob({
+      tasks: [task()],
+      agent,
+      backend,
+      image: TEST_IMAGE,
+      runId,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'phase' && e.phase === 'agent') setTimeout(() => controller.abort(), 500);
+      },
+    });
+    const started = Date.now();
+    const r = (await job).results[0]!;
+    assert.equal(r.status, 'cancelled');
+    assert.ok(Date.now() - started < 30_000);
+    assert.deepEqual(containersOf(runId), []);
+    const left = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('clawgym-proxy-') && !before.has(n));
+    assert.deepEqual(left, []);
+  });
+
   test('no model call: a trajectory with the user step and a note; a failing command is a failed trial', async () => {
     assertDocker();
     const agent = createCommandAgent({ name: 'silent', command: 'echo thinking; exit 3', model: { baseUrl: 'http://127.0.0.1:9/v1', apiKey: REAL_KEY, model: 'm' } });
