@@ -230,7 +230,9 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
   if (!token || token.length < 16) throw new Error('startModelProxy: the token must be a random string of at least 16 characters');
   const base = new URL(upstream.baseUrl.replace(/\/+$/, ''));
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error(`startModelProxy: the upstream must be http(s), not ${base.protocol}`);
-  const secrets = [upstream.apiKey, ...Object.values(upstream.headers ?? {})].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  // Only key-like values are scrubbed: placeholder keys (`EMPTY`, `ollama`, `none`) would otherwise
+  // be cut out of every prompt and reply that happens to contain the word.
+  const secrets = [upstream.apiKey, ...Object.values(upstream.headers ?? {})].filter((s): s is string => typeof s === 'string' && s.length >= 20);
   if ('host' in options.listen && !isLoopbackHost(options.listen.host)) throw new Error(`startModelProxy: listen on a loopback address only, not ${options.listen.host}`);
   const client = base.protocol === 'https:' ? https : http;
 
