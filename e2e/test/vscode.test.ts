@@ -17,6 +17,7 @@
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -83,6 +84,47 @@ solution:
   script: |
     mkdir -p out && echo hello > out/greeting.txt
 `;
+/** Replies for greet-file: write the file, then finish (picked by `match`: the extension sends no task header). */
+const GREET_SCRIPT = {
+  model: 'scripted',
+  tasks: {
+    'greet-file': {
+      match: 'out/greeting\\.txt',
+      replies: [
+        { content: 'Writing the greeting.', tool_calls: [{ name: 'write_file', arguments: { path: 'out/greeting.txt', content: 'hello\n' } }] },
+        { tool_calls: [{ name: 'finish', arguments: { message: 'Wrote out/greeting.txt.' } }] },
+      ],
+    },
+  },
+};
+
+let modelServer: { url: string; requests: () => number; stop: () => void } | undefined;
+
+/** `clawgym model serve --json` from the built CLI; resolves with its URL once it listens. */
+function startScriptedModel(scriptPath: string): Promise<NonNullable<typeof modelServer>> {
+  writeFileSync(scriptPath, JSON.stringify(GREET_SCRIPT, null, 2));
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'cli.js'), 'model', 'serve', '--script', scriptPath, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let requests = 0;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the scripted model server did not start in 20 s')), 20_000);
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        const e = JSON.parse(line) as { type: string; url?: string };
+        if (e.type === 'request') requests++;
+        if (e.type === 'listening' && e.url) {
+          clearTimeout(timer);
+          resolve({ url: e.url, requests: () => requests, stop: () => child.kill('SIGTERM') });
+        }
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the scripted model server exited (${code})`)));
+  });
+}
+
 /** Its agent works for two minutes: there is time to press Cancel. */
 const SLOW_TASK = GREET_TASK.replace('id: greet-file', 'id: greet-slowly').replace('mkdir -p out && echo hello > out/greeting.txt', 'sleep 120');
 /** A Docker run: CLI start, sandbox, verifier, removal (about 3 s here; slow CI machines need more). */
@@ -181,7 +223,13 @@ function describeE2e(e2e: E2eEnv): void {
       writeFileSync(join(instance.workspace, 'greet.clawtask'), GREET_TASK);
       writeFileSync(join(instance.workspace, 'slow.clawtask'), SLOW_TASK);
       mkdirSync(join(instance.workspace, '.vscode'), { recursive: true });
-      writeFileSync(join(instance.workspace, '.vscode', 'settings.json'), JSON.stringify({ 'clawgym.run.backend': 'docker' }, null, 2));
+      // The built-in agent's model: the bundled scripted server on 127.0.0.1, started through the
+      // CLI as a user would (`clawgym model serve`), its URL in the workspace settings.
+      modelServer = await startScriptedModel(join(instance.workspace, '.vscode', 'model-script.json'));
+      writeFileSync(
+        join(instance.workspace, '.vscode', 'settings.json'),
+        JSON.stringify({ 'clawgym.run.backend': 'docker', 'clawgym.agent.baseUrl': modelServer.url, 'clawgym.agent.model': 'scripted', 'clawgym.agent.maxSteps': 10 }, null, 2),
+      );
       browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
       page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       await page.goto(instance.url);
@@ -195,6 +243,7 @@ function describeE2e(e2e: E2eEnv): void {
         for (const log of extensionHostLogs(instance.userDataDir)) copyFileSync(log.path, join(dir, basename(log.path)));
       }
       await browser?.close().catch(() => undefined);
+      modelServer?.stop();
       if (instance) {
         await instance.stop();
         assert.equal(instance.alive(), false, 'code-server (or a process it started) outlived stop()');
@@ -479,6 +528,25 @@ function describeE2e(e2e: E2eEnv): void {
         const verdict = toast.find((n) => n.includes('greet-file: oracle'))!;
         t.diagnostic(`notification: ${verdict}`);
         assert.equal(verdict, 'ClawGym: greet-file: oracle 1.000, nop 0.000: OK [Open Run Folder | Show Output]');
+      });
+    });
+
+    test('(n) Run Task with the built-in agent: the model of the settings (a clawgym model serve), tools in the sandbox, reward 1', needsDocker(), async (t) => {
+      await step(t, async (snap) => {
+        await openFile(page, 'greet.clawtask');
+        const offered = await runCommandAndPick(page, runTask, 'builtin');
+        assert.ok(offered.some((r) => r.startsWith('builtin')), `builtin is offered: ${offered.join(' | ')}`);
+        const toast = await poll(
+          'the final notification of the builtin run',
+          () => notificationTexts(page),
+          (ns) => ns.some((n) => /greet-file (passed|failed) with builtin|builtin.*(error|failed)/.test(n)),
+          RUN_DEADLINE_MS,
+        );
+        await snap();
+        const final = toast.find((n) => n.includes('with builtin'));
+        t.diagnostic(`notification: ${final ?? toast.join(' | ')}`);
+        assert.ok(final && /greet-file passed with builtin: reward 1\.000 \(checks 2\/2\)/.test(final), toast.join(' | '));
+        assert.ok(modelServer!.requests() >= 2, `the model server answered ${modelServer!.requests()} requests`);
       });
     });
 
