@@ -23,6 +23,7 @@ import Docker from 'dockerode';
 import { createDockerBackend } from '../src/sandbox/docker';
 import { bubblewrapStatus, createLocalBackend } from '../src/sandbox/local';
 import { assertDocker, containersOf, needsDocker, TEST_IMAGE } from './docker';
+import { helloResolvedTask } from './util';
 
 const REAL_KEY = `sk-real-${'9f3c'.repeat(8)}`;
 const TOKEN = `clawgym-test-token-${'ab12'.repeat(6)}`;
@@ -183,28 +184,8 @@ for _ in range(5):
 `;
 
 function task(overrides: Partial<ResolvedTask> = {}): ResolvedTask {
-  return {
-    id: 'blackbox-test',
-    source: { kind: 'clawtask', path: '/nowhere/blackbox-test.clawtask' },
-    baseDir: '/nowhere',
-    intent: 'Write hello into out.txt.',
-    metadata: {},
-    root: '/workspace',
-    files: [{ path: '/workspace/input.txt', content: Buffer.from('hello\n') }],
-    setup: [],
-    env: {},
-    network: 'none',
-    resources: {},
-    agent: {},
-    verifier: {
-      timeoutMs: 30_000,
-      passThreshold: 1,
-      checks: [{ id: 'out', file_matches: { path: 'out.txt', pattern: '^hello\\n$' } }] as ResolvedTask['verifier']['checks'],
-      rubric: [],
-      weights: { code: 1, rubric: 0 },
-    },
-    ...overrides,
-  };
+  // No reference solution: these agents do the work.
+  return helloResolvedTask('blackbox-test', { solution: undefined, ...overrides });
 }
 
 /** Every file under dir (recursively) whose bytes contain needle. */

@@ -14,6 +14,7 @@ import { runTrial } from '../src/run/trial';
 import type { ResolvedTask } from '../src/run/types';
 import { createDockerBackend } from '../src/sandbox/docker';
 import { assertDocker, containersOf, needsDocker, TEST_IMAGE } from './docker';
+import { helloResolvedTask } from './util';
 
 describe('workspace diff', () => {
   test('unified hunks with context, additions and deletions', () => {
@@ -51,29 +52,7 @@ describe('workspace diff', () => {
 });
 
 function task(overrides: Partial<ResolvedTask> = {}): ResolvedTask {
-  return {
-    id: 'runner-test',
-    source: { kind: 'clawtask', path: '/nowhere/runner-test.clawtask' },
-    baseDir: '/nowhere',
-    intent: 'Write hello into out.txt.',
-    metadata: {},
-    root: '/workspace',
-    files: [{ path: '/workspace/input.txt', content: Buffer.from('hello\n') }],
-    setup: [],
-    env: {},
-    network: 'none',
-    resources: {},
-    agent: {},
-    verifier: {
-      timeoutMs: 30_000,
-      passThreshold: 1,
-      checks: [{ id: 'out', file_matches: { path: 'out.txt', pattern: '^hello\\n$' } }] as ResolvedTask['verifier']['checks'],
-      rubric: [],
-      weights: { code: 1, rubric: 0 },
-    },
-    solution: { script: 'cp input.txt out.txt\necho done', origin: 'inline' },
-    ...overrides,
-  };
+  return helloResolvedTask('runner-test', overrides);
 }
 
 
