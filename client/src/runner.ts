@@ -49,6 +49,12 @@ const AGENT_DETAILS: Record<AgentName, string> = {
   oracle: "Runs the task's `solution`: a good task scores 1.",
   nop: 'Leaves the workspace as it is: a good task scores 0.',
 };
+/** Whether a setting has a value of the user's (anywhere), not only its default. */
+function explicitlySet(config: vscode.WorkspaceConfiguration, key: string): boolean {
+  const i = config.inspect(key);
+  return i !== undefined && [i.globalValue, i.workspaceValue, i.workspaceFolderValue].some((v) => v !== undefined);
+}
+
 /** Where ClawGym: Set API Key keeps the key (VS Code's secret storage, never settings). */
 export const API_KEY_SECRET = 'clawgym.agent.apiKey';
 
@@ -224,7 +230,8 @@ export class TaskRunner implements vscode.Disposable {
         baseUrl: config.get<string>('clawgym.agent.baseUrl'),
         temperature: config.get<number>('clawgym.agent.temperature'),
         maxTokens: config.get<number>('clawgym.agent.maxTokens'),
-        maxSteps: config.get<number>('clawgym.agent.maxSteps'),
+        // Only when set: otherwise the task's own `agent.max_steps` (else 50) applies.
+        maxSteps: explicitlySet(config, 'clawgym.agent.maxSteps') ? config.get<number>('clawgym.agent.maxSteps') : undefined,
       },
     };
   }

@@ -90,7 +90,7 @@ export const SETTINGS = {
   },
   'clawgym.agent.maxSteps': {
     schema: z.number().int().min(1).default(50),
-    description: 'Most model calls in one run of the built-in agent (`--max-steps`).',
+    description: 'Most model calls in one run of the built-in agent (`--max-steps`). Passed only when set here; otherwise the task\'s `agent.max_steps` applies, else 50.',
     scope: 'machine-overridable',
   },
 } as const satisfies Record<string, SettingSpec>;

@@ -229,6 +229,13 @@ describe('built-in agent on the real engine', needsDocker(), () => {
     const second = server.requests.filter((q) => q.replyIndex === 1).at(-1)!;
     const lastTool = (second.messages as { role: string; content: string }[]).filter((m) => m.role === 'tool').at(-1)!;
     assert.match(lastTool.content, /\[budget: 2 steps left · .* left\]/);
+    // The task's own agent.max_steps applies when the run sets none.
+    const capped = helloTask();
+    capped.agent = { maxSteps: 2 };
+    const byTask = await trial(capped, server);
+    assert.match(byTask.result.agentOutcome?.error ?? '', /step limit \(2\)/);
+    const overridden = await trial(capped, server, { maxSteps: 4 });
+    assert.match(overridden.result.agentOutcome?.error ?? '', /step limit \(4\)/);
     const tokens = await trial(helloTask(), server, { maxTotalTokens: 1 });
     assert.match(tokens.result.agentOutcome?.error ?? '', /token limit \(1\)/);
     assert.equal(tokens.result.agentOutcome?.steps, 1);

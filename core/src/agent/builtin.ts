@@ -123,7 +123,8 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 
 export function createBuiltinAgent(options: BuiltinAgentOptions): Agent {
   const limits = {
-    maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS,
+    /** Explicit (flag, setting) over the task's `agent.max_steps` over the default: see runBuiltin. */
+    maxSteps: options.maxSteps ?? 0,
     maxMalformed: options.maxMalformed ?? DEFAULT_MAX_MALFORMED,
     maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
     requestTimeoutMs: options.requestTimeoutMs ?? 10 * 60_000,
@@ -142,6 +143,7 @@ async function runBuiltin(
 ): Promise<AgentOutcome> {
   const { task, sandbox } = ctx;
   const cfg = options.model;
+  limits = { ...limits, maxSteps: limits.maxSteps || task.agent.maxSteps || DEFAULT_MAX_STEPS };
   const started = Date.now();
   const deadline = started + ctx.timeoutMs;
   // One signal for everything the run starts: the caller's cancel and the wall-time limit.
