@@ -110,6 +110,12 @@ describe('model configuration', () => {
   });
 });
 
+test('test-fixtures/model-scripts/fixtures.json is what scripts/gen-model-scripts.mjs writes from the tasks', () => {
+  execFileSync(process.execPath, [join(repo, 'scripts', 'gen-model-scripts.mjs'), '--check'], { stdio: 'pipe' });
+  const script = loadModelScript(join(repo, 'test-fixtures', 'model-scripts', 'fixtures.json'));
+  assert.deepEqual(script.tasks.map((t) => t.id).sort(), ['garden-meeting-notes', 'roommate-balances', 'task_1001']);
+});
+
 describe('built-in agent on the real engine', needsDocker(), () => {
   after(async () => {
     await Promise.all(servers.map((s) => s.close()));
