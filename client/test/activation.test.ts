@@ -92,7 +92,10 @@ const fakeVscode = {
     },
   },
   workspace: {
-    getConfiguration: () => ({ get: (key: string, def?: unknown) => (key in config ? config[key] : def) }),
+    getConfiguration: () => ({
+      get: (key: string, def?: unknown) => (key in config ? config[key] : def),
+      inspect: (key: string) => ({ key, globalValue: key in config ? config[key] : undefined }),
+    }),
     onDidChangeConfiguration: () => disposable,
     onDidChangeTextDocument: () => disposable,
     workspaceFolders: undefined,
