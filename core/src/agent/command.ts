@@ -17,7 +17,7 @@ import * as nodePath from 'node:path';
 import { FORWARDER_PY } from '../proxy/forwarder';
 import { startModelProxy, type ModelProxy, type ProxyExchange } from '../proxy/modelProxy';
 import type { Agent, AgentContext, AgentOutcome, AgentPreparation, AgentPrepareContext } from '../run/agents';
-import { CLAWGYM_VERSION, formatMs } from '../run/agents';
+import { CLAWGYM_VERSION, formatMs, lastLines, stderrTail, trajectorySessionId } from '../run/agents';
 import { SandboxError, type ExecResult } from '../sandbox/types';
 import { TrajectoryBuilder, computeFinalMetrics, type Trajectory } from '../trajectory/atif';
 import { chatExchangesToTrajectory, responseMetrics } from '../trajectory/messages';
@@ -153,20 +153,9 @@ function usageOf(exchanges: ProxyExchange[]): NonNullable<AgentOutcome['usage']>
   return { promptTokens, completionTokens, ...(costUsd !== undefined ? { costUsd } : {}), modelCalls: exchanges.length, retries };
 }
 
-function lastLines(text: string, n: number): string {
-  return text.trimEnd().split('\n').slice(-n).join('\n');
-}
-
-function tail(stderr: string): string {
-  const t = stderr.trim();
-  if (!t) return '';
-  const lines = t.split('\n').slice(-3).join(' | ');
-  return `: ${lines.length > 300 ? `…${lines.slice(-300)}` : lines}`;
-}
-
 /** Build the trajectory from what the proxy recorded (or a user step and a note when nothing was). */
 export function blackBoxTrajectory(ctx: AgentContext, agent: { name: string; version: string; model: string; extra?: Record<string, unknown> }, exchanges: ProxyExchange[]): Trajectory {
-  const sessionId = ctx.trialId ?? `${ctx.task.id}-${randomBytes(4).toString('hex')}`;
+  const sessionId = trajectorySessionId(ctx);
   const chat = exchanges.filter((e) => e.method === 'POST' && /\/chat\/completions$/.test(e.path));
   const info = { name: agent.name, version: agent.version, model_name: agent.model, extra: { black_box: true, model_calls: chat.length, ...agent.extra } };
   let t: Trajectory;
@@ -265,8 +254,8 @@ export async function runBlackBox(ctx: AgentContext, options: CommandAgentOption
   };
   if (r.timedOut) return { status: 'timeout', ...done, error: `the agent did not finish within ${formatMs(timeoutMs)}` };
   if (r.outputLimitExceeded) return { status: 'failed', ...done, error: `the agent wrote more output than allowed (${r.stdoutBytes + r.stderrBytes} bytes); it was stopped` };
-  if (r.exitCode === 125 && /clawgym: the model forwarder did not start/.test(r.stderr)) return { status: 'failed', ...done, error: `the model forwarder did not start in the sandbox${tail(r.stderr)}` };
-  if (r.exitCode !== 0) return { status: 'failed', ...done, error: `the agent exited with code ${r.exitCode}${tail(r.stderr)}` };
+  if (r.exitCode === 125 && /clawgym: the model forwarder did not start/.test(r.stderr)) return { status: 'failed', ...done, error: `the model forwarder did not start in the sandbox${stderrTail(r.stderr)}` };
+  if (r.exitCode !== 0) return { status: 'failed', ...done, error: `the agent exited with code ${r.exitCode}${stderrTail(r.stderr)}` };
   return { status: 'completed', ...done };
 }
 

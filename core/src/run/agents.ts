@@ -27,10 +27,15 @@ export interface AgentContext {
   preparation?: AgentPreparation;
 }
 
+/** The trajectory's `session_id`: the trial id, else the task id and a random suffix. */
+export function trajectorySessionId(ctx: Pick<AgentContext, 'trialId' | 'task'>): string {
+  return ctx.trialId ?? `${ctx.task.id}-${randomBytes(4).toString('hex')}`;
+}
+
 /** A trajectory builder for an agent run, streaming to the context's listener. */
 export function startTrajectory(ctx: AgentContext, agent: { name: string; version?: string; model_name?: string; tool_definitions?: ConstructorParameters<typeof TrajectoryBuilder>[0]['agent']['tool_definitions']; extra?: Record<string, unknown> }): TrajectoryBuilder {
   return new TrajectoryBuilder({
-    sessionId: ctx.trialId ?? `${ctx.task.id}-${randomBytes(4).toString('hex')}`,
+    sessionId: trajectorySessionId(ctx),
     agent: { version: CLAWGYM_VERSION, ...agent },
     ...(ctx.onTrajectory ? { onEvent: ctx.onTrajectory } : {}),
   });
@@ -132,7 +137,7 @@ export const oracleAgent: Agent = {
       const done = { finalMessage, transcript: [step], steps: 1, exitCode: r.exitCode, trajectory: trajectory.finish() };
       if (r.timedOut) return { status: 'timeout', ...done, error: `the solution did not finish within ${formatMs(timeoutMs)}` };
       if (r.outputLimitExceeded) return { status: 'failed', ...done, error: `the solution wrote more output than allowed (${r.stdoutBytes + r.stderrBytes} bytes); it was stopped` };
-      if (r.exitCode !== 0) return { status: 'failed', ...done, error: `the solution exited with code ${r.exitCode}${tail(r.stderr)}` };
+      if (r.exitCode !== 0) return { status: 'failed', ...done, error: `the solution exited with code ${r.exitCode}${stderrTail(r.stderr)}` };
       return { status: 'completed', ...done };
     } catch (e) {
       if (e instanceof SandboxError && e.kind === 'cancelled') return { status: 'cancelled', finalMessage: '', transcript: [], steps: 0, error: 'cancelled' };
@@ -152,12 +157,14 @@ const ORACLE_TOOL = {
 
 export const BUILTIN_AGENTS: Record<string, Agent> = { oracle: oracleAgent, nop: nopAgent };
 
-function lastLines(text: string, n: number): string {
+/** The last `n` lines of a command's output (an agent's final message). */
+export function lastLines(text: string, n: number): string {
   const lines = text.trimEnd().split('\n');
   return lines.slice(-n).join('\n');
 }
 
-function tail(stderr: string): string {
+/** `: <the last lines of stderr>` for an error message, or nothing when stderr is empty. */
+export function stderrTail(stderr: string): string {
   const t = stderr.trim();
   if (!t) return '';
   const lines = t.split('\n').slice(-3).join(' | ');
