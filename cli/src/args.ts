@@ -6,7 +6,26 @@ import { didYouMean } from '../../core/src/language/suggest';
 import { parseDuration, parseSize } from '../../core/src/run/load';
 import { BACKEND_CHOICES, type BackendChoice } from '../../core/src/sandbox/select';
 import { isLoopbackHost } from '../../core/src/modelserver/server';
-import type { RunOptions } from './run';
+import { usesModel, type RunOptions } from './run';
+
+/** The model-driven agents' model and limits (the built-in agent's, and the black-box agents' model). */
+const MODEL_FLAGS = {
+  model: { type: 'string', short: 'm' },
+  'base-url': { type: 'string' },
+  'api-key-env': { type: 'string' },
+  'model-script': { type: 'string' },
+  temperature: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  'max-steps': { type: 'string' },
+  'max-total-tokens': { type: 'string' },
+  'max-cost': { type: 'string' },
+  price: { type: 'string' },
+  logprobs: { type: 'boolean' },
+  'no-stream': { type: 'boolean' },
+} as const;
+
+/** The flags that only mean something to model-driven agents. */
+const MODEL_FLAG_NAMES = Object.keys(MODEL_FLAGS) as (keyof typeof MODEL_FLAGS)[];
 
 const RUN_FLAGS = {
   agent: { type: 'string', short: 'a' },
@@ -24,25 +43,10 @@ const RUN_FLAGS = {
   color: { type: 'boolean' },
   'no-color': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-  // the built-in agent's model and limits
-  model: { type: 'string', short: 'm' },
-  'base-url': { type: 'string' },
-  'api-key-env': { type: 'string' },
-  'model-script': { type: 'string' },
-  temperature: { type: 'string' },
-  'max-tokens': { type: 'string' },
-  'max-steps': { type: 'string' },
-  'max-total-tokens': { type: 'string' },
-  'max-cost': { type: 'string' },
-  price: { type: 'string' },
-  logprobs: { type: 'boolean' },
-  'no-stream': { type: 'boolean' },
+  ...MODEL_FLAGS,
   // the replay agent's recording
   trajectory: { type: 'string' },
 } as const;
-
-/** The flags that only mean something to the built-in agent. */
-const MODEL_FLAG_NAMES = ['model', 'base-url', 'api-key-env', 'model-script', 'temperature', 'max-tokens', 'max-steps', 'max-total-tokens', 'max-cost', 'price', 'logprobs', 'no-stream'] as const;
 
 const CONVERT_FLAGS = {
   out: { type: 'string', short: 'o' },
@@ -127,7 +131,7 @@ function positiveNumber(value: string, name: string): number | string {
 }
 
 /** The built-in agent's flags; undefined when none was given, a message when one is wrong. */
-function parseModelFlags(v: Partial<Record<(typeof MODEL_FLAG_NAMES)[number], string | boolean>>): NonNullable<RunOptions['model']> | undefined | string {
+function parseModelFlags(v: Partial<Record<keyof typeof MODEL_FLAGS, string | boolean>>): NonNullable<RunOptions['model']> | undefined | string {
   if (!MODEL_FLAG_NAMES.some((f) => v[f] !== undefined)) return undefined;
   const m: NonNullable<RunOptions['model']> = { flags: {}, limits: {} };
   if (typeof v.model === 'string') m.flags.model = v.model;
@@ -363,7 +367,7 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
       const model = parseModelFlags(v);
       if (typeof model === 'string') return fail(model);
       if (model) {
-        if (!['builtin', 'openclaw', 'qwen-code'].includes(options.agent) && !options.agent.startsWith('command:')) {
+        if (!usesModel(options.agent)) {
           return fail(`the model flags are for model-driven agents (\`--agent builtin\`, the default), not \`${options.agent}\``);
         }
         options.model = model;

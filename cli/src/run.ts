@@ -204,6 +204,15 @@ export const AGENT_NAMES = ['builtin', 'oracle', 'nop', 'replay'];
 /** Agents that run inside the sandbox behind the model proxy (with `command:<script>`). */
 export const BLACK_BOX_AGENTS = ['openclaw', 'qwen-code'];
 
+function isBlackBox(agent: string): boolean {
+  return BLACK_BOX_AGENTS.includes(agent) || agent.startsWith('command:');
+}
+
+/** Whether an agent talks to a model (so the model flags mean something to it). */
+export function usesModel(agent: string): boolean {
+  return agent === 'builtin' || isBlackBox(agent);
+}
+
 interface ResolvedAgent {
   agent: Agent;
   /** What config.json records about the agent (never a key). */
@@ -218,7 +227,7 @@ async function resolveAgent(options: RunOptions, io: Io): Promise<ResolvedAgent 
   if (options.agent === 'replay' && options.replay) {
     return { agent: createReplayAgent(options.replay), meta: { name: 'replay', trajectory: options.replay }, close: async () => undefined };
   }
-  const blackBox = BLACK_BOX_AGENTS.includes(options.agent) || options.agent.startsWith('command:');
+  const blackBox = isBlackBox(options.agent);
   if (options.agent !== 'builtin' && !blackBox) return `unknown agent \`${options.agent}\`; available: ${[...AGENT_NAMES, ...BLACK_BOX_AGENTS, 'command:<shell script>'].join(', ')}`;
   if (options.agent === 'command:') return '`--agent command:<script>` needs the shell script that runs the agent, e.g. `command:my-agent --task "$(cat $CLAWGYM_INSTRUCTION_FILE)"`';
   const m = options.model ?? { flags: {}, limits: {} };
