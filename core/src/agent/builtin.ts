@@ -123,8 +123,6 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 
 export function createBuiltinAgent(options: BuiltinAgentOptions): Agent {
   const limits = {
-    /** Explicit (flag, setting) over the task's `agent.max_steps` over the default: see runBuiltin. */
-    maxSteps: options.maxSteps ?? 0,
     maxMalformed: options.maxMalformed ?? DEFAULT_MAX_MALFORMED,
     maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
     requestTimeoutMs: options.requestTimeoutMs ?? 10 * 60_000,
@@ -139,11 +137,12 @@ export function createBuiltinAgent(options: BuiltinAgentOptions): Agent {
 async function runBuiltin(
   ctx: AgentContext,
   options: BuiltinAgentOptions,
-  limits: { maxSteps: number; maxMalformed: number; maxRetries: number; requestTimeoutMs: number; retryBaseMs: number },
+  limits: { maxMalformed: number; maxRetries: number; requestTimeoutMs: number; retryBaseMs: number },
 ): Promise<AgentOutcome> {
   const { task, sandbox } = ctx;
   const cfg = options.model;
-  limits = { ...limits, maxSteps: limits.maxSteps || task.agent.maxSteps || DEFAULT_MAX_STEPS };
+  // The run's limit (flag, setting) over the task's `agent.max_steps` over the default.
+  const maxSteps = options.maxSteps ?? task.agent.maxSteps ?? DEFAULT_MAX_STEPS;
   const started = Date.now();
   const deadline = started + ctx.timeoutMs;
   // One signal for everything the run starts: the caller's cancel and the wall-time limit.
@@ -190,8 +189,8 @@ async function runBuiltin(
   try {
     for (;;) {
       // -- limits, before spending anything more
-      if (steps >= limits.maxSteps) {
-        end('failed', `the step limit (${limits.maxSteps}) was reached before the agent finished`);
+      if (steps >= maxSteps) {
+        end('failed', `the step limit (${maxSteps}) was reached before the agent finished`);
         break;
       }
       if (options.maxTotalTokens !== undefined && usage.promptTokens + usage.completionTokens >= options.maxTotalTokens) {
@@ -271,7 +270,7 @@ async function runBuiltin(
       if (finished === undefined && results.length) {
         // The budget, after every step, on the last result (the model reads it before it answers).
         const last = results[results.length - 1]!;
-        last.content += `\n\n${budgetLine(limits.maxSteps - steps, deadline - Date.now(), options, usage)}`;
+        last.content += `\n\n${budgetLine(maxSteps - steps, deadline - Date.now(), options, usage)}`;
       }
       for (const r of results) messages.push({ role: 'tool', tool_call_id: r.source_call_id, content: r.content });
       trajectory.addObservation(stepId, results);
