@@ -941,7 +941,6 @@ function waitForReady(session: SupervisorSession, what: string, signal: AbortSig
   });
 }
 
-/** The image has no /bin/sh: retry without the shell (putArchive, `sleep`, no session). */
 /**
  * Bind mounts need the engine on this machine: a remote engine (tcp://, ssh://) would mount its
  * own host's path of that name, or nothing.
@@ -964,6 +963,7 @@ function checkMounts(spec: SandboxSpec, endpoint: string): void {
   }
 }
 
+/** The image has no /bin/sh: retry without the shell (putArchive, `sleep`, no session). */
 class ShellMissing extends Error {}
 
 /** The engine has no docker-init: retry without `Init`. */
