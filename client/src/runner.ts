@@ -258,6 +258,8 @@ export class TaskRunner implements vscode.Disposable {
     label: string,
     finish: (tracker: RunTracker, end: ProcessEnd) => Outcome,
   ): Promise<void> {
+    // The built-in agent's key, read before the check below (nothing may await after it).
+    const secret = base.agent === 'builtin' ? await this.context.secrets.get(API_KEY_SECRET) : undefined;
     // Another command may have started while this one waited for a pick. From this check to
     // start() nothing awaits, so two commands cannot both get past it.
     if (this.jobs.has(target.file)) {
@@ -275,11 +277,6 @@ export class TaskRunner implements vscode.Disposable {
     this.output.info(`${label} of ${target.file}: ${['clawgym', ...args].map(quote).join(' ')} (in ${target.cwd})`);
 
     const tracker = new RunTracker();
-    const secret = base.agent === 'builtin' ? await this.context.secrets.get(API_KEY_SECRET) : undefined;
-    if (this.jobs.has(target.file)) {
-      await this.busy(target);
-      return;
-    }
     const job = this.start(target, cli, args, label, tracker, secret ? { ...process.env, CLAWGYM_API_KEY: secret } : undefined);
     const end = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `ClawGym: ${title}`, cancellable: true },
