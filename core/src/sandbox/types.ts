@@ -151,6 +151,16 @@ export interface ExecResult {
   durationMs: number;
 }
 
+/** What {@link Sandbox.quiesce} did. */
+export interface QuiesceReport {
+  /** Processes killed. */
+  killed: number;
+  /** Every process of the agent phase is gone; false: grading must not happen in this sandbox. */
+  clean: boolean;
+  /** How it was done or why it is not clean, for the trial's log and result. */
+  detail: string;
+}
+
 /** A command: argv (run as is) or a string (run with `bash -c`). */
 export type Command = string | readonly string[];
 
@@ -171,6 +181,13 @@ export interface Sandbox {
   copyIn(files: readonly SandboxFile[], options?: { signal?: AbortSignal }): Promise<void>;
   /** Read a directory tree (absolute path) back; symlinks are reported, never followed. */
   copyOut(dir: string, options?: CopyOutOptions): Promise<CopyOutResult>;
+  /**
+   * End the agent phase: kill every process started in the sandbox since it was created (in any
+   * session or process group, `setsid`, double-forked, ignoring signals) and wait until they are
+   * reaped, so that nothing of the agent runs, and the workspace is stable, when grading starts.
+   * The sandbox stays usable (`exec`, `copyIn`, `copyOut`). Never throws but for cancellation.
+   */
+  quiesce?(options?: { signal?: AbortSignal }): Promise<QuiesceReport>;
   /** Stop and remove everything; never throws; idempotent. */
   dispose(): Promise<void>;
 }
