@@ -223,8 +223,10 @@ while True:
         time.sleep(0.5)
 PY
 kill $gw; wait $gw || true
+# the gateway's own children may still be flushing the cache (renaming temporary files)
+sleep 1
 rm -rf /tmp/clawgym-warm /tmp/clawgym-warm.log /tmp/openclaw /tmp/openclaw-state-locks-* /tmp/node-compile-cache
-du -sh "$NODE_COMPILE_CACHE"
+du -sh "$NODE_COMPILE_CACHE" 2>/dev/null || true
 `;
 
 async function warmCompileCache(docker: Docker, tag: string, log: (l: string) => void, signal?: AbortSignal): Promise<void> {
