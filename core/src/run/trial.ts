@@ -15,6 +15,7 @@ import type { Trajectory, TrajectoryEvent } from '../trajectory/atif';
 import type { Agent, AgentOutcome, AgentPreparation } from './agents';
 import { formatMs } from './agents';
 import { diffWorkspace, type WorkspaceChange } from './diff';
+import { secureGrading, type TrialIntegrity } from './integrity';
 import type { ResolvedTask } from './types';
 
 export const DEFAULT_AGENT_TIMEOUT_MS = 15 * 60_000;
@@ -76,6 +77,8 @@ export interface TrialResult {
   changes: WorkspaceChange[];
   /** The task's intent asks for the network while the sandbox had none (the run records it). */
   wantedNetwork: boolean;
+  /** How grading was kept out of the agent's reach (see integrity.ts); absent when no grading. */
+  integrity?: TrialIntegrity;
   sandbox?: { name: string; backend: string; isolation: string };
   startedAt: string;
   timing: TrialTiming;
@@ -158,6 +161,7 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
   const phase = (p: TrialPhase) => onEvent?.({ type: 'phase', trialId, phase: p });
   let current: TrialPhase = 'sandbox';
   let sandbox: Sandbox | undefined;
+  let grader: Sandbox | undefined;
   let preparation: AgentPreparation | undefined;
 
   try {
@@ -239,7 +243,17 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
     current = 'verifier';
     phase('verifier');
     t = Date.now();
-    const verified = await runVerifier(task, sandbox, {
+    const secured = await secureGrading({
+      backend,
+      sandbox,
+      root: task.root,
+      ...(signal ? { signal } : {}),
+      log: (line) => logs.verifier.add(`${line}\n`),
+    });
+    const integrity = secured.integrity;
+    result.integrity = integrity;
+    if (secured.fresh) grader = secured.sandbox;
+    const verified = await runVerifier(task, secured.sandbox, {
       finalMessage: outcome.finalMessage,
       transcript: outcome.transcript,
       signal,
@@ -253,7 +267,16 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
     result.verifierErrors = verified.verifierErrors;
     result.reward = verified.reward;
     result.solved = verified.solved;
-    result.status = verified.solved ? 'passed' : 'failed';
+    integrity.verifierFilesIntact = verified.filesIntact;
+    if (verified.filesIntact === false) integrity.tampering.push("the verifier's files changed while the checks ran");
+    if (integrity.tampering.length > 0) {
+      // A grade the agent worked against is no grade: kept for the record, not as the reward.
+      integrity.gradedReward = verified.reward;
+      result.reward = 0;
+      result.solved = false;
+      logs.verifier.add(`integrity: tampering found: reward 0 (the verifier gave ${verified.reward.toFixed(4)})\n`);
+    }
+    result.status = result.solved ? 'passed' : 'failed';
     if (snapshot) {
       const diff = diffWorkspace(task.files, task.root, snapshot.entries);
       result.changes = diff.changes;
@@ -273,7 +296,7 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
     if (sandbox) {
       phase('dispose');
       const t = Date.now();
-      await sandbox.dispose();
+      await Promise.all([sandbox.dispose(), grader?.dispose()]);
       timing.disposeMs = Date.now() - t;
     }
     await preparation?.release().catch(() => undefined);

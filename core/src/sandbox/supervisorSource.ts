@@ -29,8 +29,29 @@ if len(sys.argv) > 1 and sys.argv[1] == 'set':
 else:
     ENV.pop('LC_CTYPE', None)
 
+# Every frame ends with a tag: the first 16 bytes of HMAC-SHA256(KEY, frame number | frame). KEY
+# (prepended to this source by the host, never on a command line or in the environment) lives only
+# in this process, which is not dumpable (see harden): processes of the agent can write to the
+# container's stdout through /proc/1/fd/1, but not make a frame the host accepts.
+try:
+    from _hashlib import hmac_digest as _hmac_digest
+
+    def tag_of(msg):
+        return _hmac_digest(KEY, msg, 'sha256')[:16]
+except ImportError:
+    import hmac as _hmac
+    import hashlib as _hashlib
+
+    def tag_of(msg):
+        return _hmac.new(KEY, msg, _hashlib.sha256).digest()[:16]
+
+SEQ = [0]
+
 def send(kind, ident, payload=b''):
-    data = struct.pack('>cII', kind, ident, len(payload)) + payload
+    head = struct.pack('>cII', kind, ident, len(payload))
+    tag = tag_of(struct.pack('>Q', SEQ[0]) + head + payload)
+    SEQ[0] += 1
+    data = head + payload + tag
     view = memoryview(data)
     while view:
         n = os.write(OUT, view)
@@ -127,6 +148,38 @@ def close_fd(fd):
     except (KeyError, ValueError):
         pass
     os.close(fd)
+
+# Output pipes still held open by processes a command left running after it exited: read and
+# dropped until they close, so that an exec ends when its command does (\`sleep 300 & echo hi\`).
+detached = set()
+
+def drain_exited(job):
+    # The command exited: what it wrote before is in its pipes. Forward that (at most 1 MiB more a
+    # stream), then detach the pipes that processes it started still hold open.
+    for fd in list(job.fds):
+        kind = job.fds[fd]
+        try:
+            os.set_blocking(fd, False)
+        except OSError:
+            pass
+        got = 0
+        while got < (1 << 20) and fd in job.fds:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b''
+            if not data:
+                del job.fds[fd]
+                close_fd(fd)
+                break
+            got += len(data)
+            forward(job, kind, data)
+    for fd in list(job.fds):
+        del job.fds[fd]
+        detached.add(fd)
+    maybe_done(job)
 
 def maybe_done(job):
     if job.status is None or job.fds or job.id not in jobs:
@@ -270,6 +323,15 @@ def spawn(ident, req):
         os.close(w_in)
 
 def on_output(job, fd):
+    if fd in detached:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b''
+        if not data:
+            detached.discard(fd)
+            close_fd(fd)
+        return
     kind = job.fds[fd]
     try:
         data = os.read(fd, 65536)
@@ -280,6 +342,9 @@ def on_output(job, fd):
         close_fd(fd)
         maybe_done(job)
         return
+    forward(job, kind, data)
+
+def forward(job, kind, data):
     if job.output_limit:
         return  # killed for its output: drain without forwarding
     job.counts[kind] += len(data)
@@ -311,7 +376,7 @@ def reap():
         for job in list(jobs.values()):
             if job.pid == pid:
                 job.status = st
-                maybe_done(job)
+                drain_exited(job)
 
 def snapshot(ident, req):
     # Entries in pre-order, names sorted, never following a symlink; a file's content follows
@@ -397,6 +462,80 @@ def snapshot(ident, req):
         yield
     send_json(b'z', ident, {'total': total})
 
+def harden():
+    # Not dumpable: changing the effective gid resets the dumpable flag to fs.suid_dumpable (0 or
+    # 2, never 1), so processes of the agent (root in the container, without CAP_SYS_PTRACE) can
+    # neither ptrace this process nor open its /proc/<pid>/mem, environ or fd/. Its forks (the
+    # verifier's runner) inherit it; commands it executes become dumpable again.
+    try:
+        gid = os.getegid()
+        os.setegid(65534 if gid != 65534 else 65533)
+        os.setegid(gid)
+        return True
+    except OSError:
+        return False
+
+def proc_state(pid):
+    # What a kept process (Docker's init, the shell that started us) looks like: its program, its
+    # thread count and the system call it waits in. Code injected through /proc/<pid>/mem shows
+    # as a change of one of them.
+    state = []
+    try:
+        state.append(os.readlink('/proc/%d/exe' % pid))
+    except OSError:
+        state.append(None)
+    try:
+        state.append(len(os.listdir('/proc/%d/task' % pid)))
+    except OSError:
+        state.append(None)
+    try:
+        with open('/proc/%d/syscall' % pid, 'rb') as f:
+            state.append(f.read().split(b' ', 1)[0])
+    except OSError:
+        state.append(None)
+    return state
+
+KEPT = {}
+
+def quiesce(ident):
+    # The agent phase is over: stop then kill every process but Docker's init, our shell and us,
+    # whatever session, group or signal mask it has, until /proc shows none (reaped).
+    me = os.getpid()
+    keep = set([me]) | set(KEPT)
+    seen = set()
+    deadline = time.monotonic() + 5.0
+    clean = False
+    while True:
+        pids = [int(d) for d in os.listdir('/proc') if d.isdigit() and int(d) not in keep]
+        if not pids:
+            clean = True
+            break
+        if time.monotonic() > deadline:
+            break
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for p in pids:
+                try:
+                    os.kill(p, sig)
+                    seen.add(p)
+                except OSError:
+                    pass
+        reap()
+        time.sleep(0.001)
+    problems = []
+    if not clean:
+        problems.append('%d processes still there after 5 s' % len(pids))
+    for pid, base in KEPT.items():
+        for _ in range(50):
+            now = proc_state(pid)
+            if now == base:
+                break
+            time.sleep(0.004)
+        else:
+            problems.append('process %d is not as it was before the agent started (%r, was %r)' % (pid, now, base))
+    send_json(b'q', ident, {'killed': len(seen), 'clean': clean and not problems, 'problems': problems, 'hardened': HARDENED})
+
+HARDENED = False
+
 def handle(line):
     try:
         req = parse_request(line)
@@ -421,6 +560,8 @@ def handle(line):
         op = req.get('op')
         if op == 'snapshot':
             snapshots[ident] = snapshot(ident, req)
+        elif op == 'quiesce':
+            quiesce(ident)
         elif op in ('exec', 'py'):
             spawn(ident, req)
         else:
@@ -429,6 +570,11 @@ def handle(line):
         send_json(b'!', ident, {'message': '%s: %s' % (type(e).__name__, e)})
 
 def main():
+    global HARDENED
+    HARDENED = harden()
+    for pid in set([1, os.getppid()]):
+        if pid != os.getpid():
+            KEPT[pid] = proc_state(pid)
     rd, wr = os.pipe()
     os.set_blocking(wr, False)
     os.set_blocking(rd, False)
@@ -436,7 +582,7 @@ def main():
     signal.set_wakeup_fd(wr)
     poller.register(rd, select.POLLIN)
     poller.register(0, select.POLLIN)
-    send_json(b'H', 0, {'version': 1, 'pid': os.getpid()})
+    send_json(b'H', 0, {'version': 2, 'pid': os.getpid(), 'hardened': HARDENED})
     pending = []
     stdin_open = True
     while stdin_open or jobs:
@@ -476,7 +622,9 @@ def main():
                 job = fd_owner.get(fd)
                 if job is None:
                     continue
-                if fd == job.stdin_fd:
+                if fd in detached:
+                    on_output(job, fd)
+                elif fd == job.stdin_fd:
                     on_stdin(job, fd)
                 elif fd in job.fds:
                     on_output(job, fd)
