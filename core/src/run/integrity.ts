@@ -118,6 +118,8 @@ export async function secureGrading(options: {
   sandbox: Sandbox;
   root: string;
   signal?: AbortSignal;
+  /** Grade in a fresh sandbox whatever the diff says. */
+  forceFresh?: boolean;
   log: (line: string) => void;
 }): Promise<SecuredGrading> {
   const { backend, sandbox, root, signal, log } = options;
@@ -157,6 +159,7 @@ export async function secureGrading(options: {
     log(`integrity: ${c.outside.length} change(s) outside the workspace, ${c.relevant.length} that can affect grading`);
   }
   for (const t of integrity.tampering) log(`integrity: ! tampering: ${t}`);
+  if (options.forceFresh) reasons.push('fresh grading was asked for');
   if (reasons.length === 0) return { sandbox, fresh: false, integrity };
   if (!backend.createGrader) {
     if (stopped || (sandbox.quiesce && !clean)) {

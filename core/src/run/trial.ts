@@ -39,6 +39,8 @@ export interface TrialOptions {
   agentTimeoutMs?: number;
   /** Run-level resource limits, under the task's own. */
   resources?: SandboxSpec['resources'];
+  /** Grade in a fresh sandbox even when nothing outside the workspace changed (see integrity.ts). */
+  freshGrading?: boolean;
   signal?: AbortSignal;
   /** Progress for live views: phases, streamed output, the result. */
   onEvent?: (event: TrialEvent) => void;
@@ -55,6 +57,8 @@ export interface TrialTiming {
   setupMs: number;
   agentMs: number;
   verifyMs: number;
+  /** Of verifyMs: ending the agent phase, the engine's diff and, if needed, the fresh sandbox. */
+  integrityMs: number;
   disposeMs: number;
   totalMs: number;
 }
@@ -136,7 +140,7 @@ function isCancel(e: unknown, signal?: AbortSignal): boolean {
 export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
   const { task, backend, agent, runId, trialId, signal, onEvent } = options;
   const started = Date.now();
-  const timing: TrialTiming = { createMs: 0, setupMs: 0, agentMs: 0, verifyMs: 0, disposeMs: 0, totalMs: 0 };
+  const timing: TrialTiming = { createMs: 0, setupMs: 0, agentMs: 0, verifyMs: 0, integrityMs: 0, disposeMs: 0, totalMs: 0 };
   const logs = { setup: new LogBuffer(), agent: new LogBuffer(), verifier: new LogBuffer() };
   const decoder = () => {
     const d = new TextDecoder('utf-8', { fatal: false });
@@ -248,8 +252,10 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
       sandbox,
       root: task.root,
       ...(signal ? { signal } : {}),
+      ...(options.freshGrading ? { forceFresh: true } : {}),
       log: (line) => logs.verifier.add(`${line}\n`),
     });
+    timing.integrityMs = Date.now() - t;
     const integrity = secured.integrity;
     result.integrity = integrity;
     if (secured.fresh) grader = secured.sandbox;

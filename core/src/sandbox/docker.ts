@@ -618,7 +618,10 @@ class DockerSandboxImpl implements DockerSandbox {
     await this.abandonedKill;
   }
 
-  /** Runs {@link KILL_SCRIPT}; retried because a saturated pids limit can refuse the new process. */
+  /**
+   * Runs {@link KILL_SCRIPT}; retried because a saturated pids limit can refuse the new process.
+   * Rejects with `unavailable` when the engine does not answer.
+   */
   private async killExec(marker: string): Promise<boolean> {
     for (let attempt = 0; attempt < 8; attempt++) {
       try {
@@ -634,7 +637,10 @@ class DockerSandboxImpl implements DockerSandbox {
         const code = await this.exitCodeOf(exec, undefined);
         if (code === 0) return true;
       } catch (e) {
-        if (this.disposing || (e instanceof SandboxError && e.kind === 'unavailable')) return false;
+        // A frozen or dead engine is the command's result: the caller cannot go on without it.
+        const mapped = mapError(e, this.endpoint, 'kill a command');
+        if (mapped.kind === 'unavailable') throw mapped;
+        if (this.disposing) return false;
       }
       await sleep(50 * (attempt + 1));
     }
