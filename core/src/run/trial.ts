@@ -213,6 +213,9 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
       timing.setupMs = Date.now() - t;
     }
 
+    // What graders run, as it is before the agent (see integrity.ts).
+    await sandbox.baseline?.(signal ? { signal } : {});
+
     current = 'agent';
     phase('agent');
     t = Date.now();

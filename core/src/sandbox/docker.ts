@@ -775,10 +775,39 @@ class DockerSandboxImpl implements DockerSandbox {
   /** Set once `quiesce` stopped the container: commands cannot run in it any more. */
   private stopped = false;
 
-  /** The engine's diff of the container's file system against its image. */
+  /** Paths the system-tree walks leave out: the workspace and the mounts. */
+  private get walkSkips(): string[] {
+    return [this.spec.workdir, ...(this.spec.mounts ?? []).map((m) => m.containerPath)];
+  }
+
+  /** Set once the supervisor recorded the system trees (see `baseline`). */
+  private baselined = false;
+
+  /**
+   * The supervisor records the system trees (about 3,000 entries here: ~25 ms) before the agent
+   * starts; `changes` then compares against it instead of asking the engine for its diff (which
+   * walks the container's whole upper layer: 350-650 ms a call here).
+   */
+  async baseline(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.assertUsable(`baseline of ${this.name}`);
+    const session = await this.liveSession();
+    if (!session?.hardened || options.signal?.aborted) return;
+    this.baselined = await session.baseline(this.walkSkips);
+  }
+
+  /**
+   * What changed outside the workspace: from the supervisor's walks when it recorded a baseline
+   * and is still to be trusted (hardened, every frame verified), else the engine's diff of the
+   * container's file system against its image.
+   */
   async changes(options: { signal?: AbortSignal } = {}): Promise<FileSystemChange[]> {
     const what = `changes of ${this.name}`;
     this.assertUsable(what);
+    const session = this.baselined && !this.stopped ? await this.liveSession() : undefined;
+    if (session && !session.forged) {
+      const list = await session.changes(this.walkSkips);
+      if (list && !session.forged) return list;
+    }
     let list: { Path: string; Kind: number }[] | null;
     try {
       list = (await this.call(what, options.signal, (abortSignal) => this.container.changes({ abortSignal } as unknown as object))) as typeof list;

@@ -488,6 +488,58 @@ export class SupervisorSession {
   }
 
   /**
+   * Record the state of the system trees (programs, libraries, configuration: see the
+   * supervisor's SYSTEM_TREES), `skip` left out, so that {@link changes} reports against it.
+   */
+  baseline(skip: readonly string[], timeoutMs = 30_000): Promise<boolean> {
+    return this.request('baseline', { argv: skip }, timeoutMs).then((r) => r?.kind === 'b');
+  }
+
+  /** What changed in the system trees since {@link baseline}; undefined when it cannot say. */
+  async changes(skip: readonly string[], timeoutMs = 30_000): Promise<{ path: string; kind: 'added' | 'modified' | 'deleted' }[] | undefined> {
+    const r = await this.request('changes', { argv: skip }, timeoutMs);
+    if (r?.kind !== 'c') return undefined;
+    const body = r.body as { changes?: unknown; more?: unknown };
+    if (!Array.isArray(body.changes)) return undefined;
+    const list = body.changes
+      .filter((c): c is [string, 'added' | 'modified' | 'deleted'] => Array.isArray(c) && typeof c[0] === 'string' && ['added', 'modified', 'deleted'].includes(c[1] as string))
+      .map(([path, kind]) => ({ path, kind }));
+    if (Number(body.more) > 0) list.push({ path: `(${Number(body.more)} more changes)`, kind: 'modified' });
+    return list;
+  }
+
+  /** One request answered by one frame; undefined when the session ends or it takes too long. */
+  private request(op: string, fields: RequestFields, timeoutMs: number): Promise<{ kind: string; body: unknown } | undefined> {
+    if (!this.isAlive) return Promise.resolve(undefined);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.jobs.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      const job: Job = {
+        accepted: false,
+        onFrame: (kind, payload) => {
+          this.jobs.delete(id);
+          clearTimeout(timer);
+          clearTimeout(job.acceptTimer);
+          try {
+            resolve({ kind, body: JSON.parse(payload.toString('utf8')) as unknown });
+          } catch {
+            resolve(undefined);
+          }
+        },
+        onLost: () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        },
+      };
+      this.register(id, job);
+      this.send({ ...fields, op, id });
+    });
+  }
+
+  /**
    * Read a directory tree through the supervisor. Resolves undefined when the session could not
    * do it (ended, never accepted): the caller falls back to the engine's archive.
    */

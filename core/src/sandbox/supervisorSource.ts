@@ -536,6 +536,79 @@ def quiesce(ident):
 
 HARDENED = False
 
+# Where what a grader runs comes from: programs, libraries, Python's import path, loader and
+# shell configuration. A stat of every entry (inode, ctime, size, mode) before the agent phase
+# and after it tells what the agent changed there: ctime cannot be set by a process, a replaced
+# file has a new inode. Symlinks are entries, never followed.
+SYSTEM_TREES = ('/usr/bin', '/usr/sbin', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libx32', '/usr/libexec',
+                '/usr/local', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt')
+HOME_ENTRIES = ('.local', '.bashrc', '.bash_profile', '.bash_login', '.profile', '.pythonrc', '.pythonrc.py')
+ENGINE_FILES = ('/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/etc/mtab')
+BASELINE = [None]
+
+def system_state(skip):
+    state = {}
+    tops = list(SYSTEM_TREES)
+    for home in ['/root'] + ['/home/' + n for n in (os.listdir('/home') if os.path.isdir('/home') else [])]:
+        tops.extend(home + '/' + e for e in HOME_ENTRIES)
+    stack = []
+    for top in tops:
+        try:
+            st = os.lstat(top)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            state[top] = 'd'
+            stack.append(top)
+        else:
+            state[top] = (st.st_ino, st.st_ctime_ns, st.st_size, st.st_mode)
+    while stack:
+        d = stack.pop()
+        try:
+            it = os.scandir(d)
+        except OSError:
+            continue
+        with it:
+            for e in it:
+                p = e.path
+                if p in skip or p in ENGINE_FILES:
+                    continue
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    state[p] = 'd'
+                    stack.append(p)
+                else:
+                    state[p] = (st.st_ino, st.st_ctime_ns, st.st_size, st.st_mode)
+    return state
+
+def baseline(ident, req):
+    t = time.monotonic()
+    BASELINE[0] = system_state(set(req.get('argv') or []))
+    send_json(b'b', ident, {'entries': len(BASELINE[0]), 'ms': (time.monotonic() - t) * 1000})
+
+def changes(ident, req):
+    base = BASELINE[0]
+    if base is None:
+        send_json(b'!', ident, {'message': 'no baseline'})
+        return
+    t = time.monotonic()
+    now = system_state(set(req.get('argv') or []))
+    out = []
+    for p, v in now.items():
+        was = base.get(p)
+        if was is None:
+            out.append([p, 'added'])
+        elif was != v:
+            out.append([p, 'modified'])
+    for p in base:
+        if p not in now:
+            out.append([p, 'deleted'])
+    out.sort()
+    send_json(b'c', ident, {'changes': out[:5000], 'more': max(0, len(out) - 5000), 'entries': len(now), 'ms': (time.monotonic() - t) * 1000})
+
 def handle(line):
     try:
         req = parse_request(line)
@@ -562,6 +635,10 @@ def handle(line):
             snapshots[ident] = snapshot(ident, req)
         elif op == 'quiesce':
             quiesce(ident)
+        elif op == 'baseline':
+            baseline(ident, req)
+        elif op == 'changes':
+            changes(ident, req)
         elif op in ('exec', 'py'):
             spawn(ident, req)
         else:

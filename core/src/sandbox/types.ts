@@ -207,6 +207,12 @@ export interface Sandbox {
    * the engine (not anything inside the sandbox) sees it. Works on a stopped sandbox too.
    */
   changes?(options?: { signal?: AbortSignal }): Promise<FileSystemChange[]>;
+  /**
+   * Optional: record, in a trusted way, the state of what graders run (programs, libraries,
+   * configuration), so that `changes` reports what changed since (cheaply, without the engine's
+   * whole-container diff). Call it right before the agent phase.
+   */
+  baseline?(options?: { signal?: AbortSignal }): Promise<void>;
   /** Stop and remove everything; never throws; idempotent. */
   dispose(): Promise<void>;
 }
