@@ -176,6 +176,39 @@ describe('hostile agents against grading, on the real engine', needsDocker(), ()
     assert.equal(r.reward, 1, JSON.stringify(r.checks));
   });
 
+  test('the supervisor sees every change to what graders run, and none made before the agent phase', async () => {
+    assertDocker();
+    const sb = (await backend.create({ image: TEST_IMAGE, workdir: ROOT, runId, trialId: 'walk' }, [])) as DockerSandbox;
+    try {
+      // "setup": before the baseline, so not the agent's
+      await sb.exec('printf "#!/bin/sh\\necho v1\\n" > /usr/local/bin/tool; chmod +x /usr/local/bin/tool; echo "# setup" >> /etc/bash.bashrc');
+      await new Promise((r) => setTimeout(r, 50));
+      await sb.baseline!();
+      await sb.exec([
+        'bash',
+        '-c',
+        [
+          'echo "# agent" >> "$(python3 -c "import json, os; print(os.path.dirname(json.__file__))")/__init__.py"',
+          'echo "echo v2" >> /usr/local/bin/tool', // in place, in a directory setup had already copied up
+          'd=$(python3 -c "import sysconfig; print(sysconfig.get_paths()[\'purelib\'])"); mkdir -p "$d"; echo "import os" > "$d/sitecustomize.py"',
+          'touch /etc/ld.so.preload',
+          `echo data > ${ROOT}/out.txt; echo scratch > /tmp/scratch`,
+        ].join('; '),
+      ]);
+      assert.equal((await sb.quiesce!()).clean, true);
+      const c = classifyChanges(await sb.changes!(), ROOT);
+      const paths = c.relevant.map((x) => x.path);
+      assert.ok(paths.includes('/usr/local/bin/tool'), paths.join(' '));
+      assert.ok(!paths.includes('/etc/bash.bashrc'), 'a change made before the baseline is not the agent\'s');
+      assert.ok(!paths.some((p) => p.startsWith('/tmp') || p.startsWith(ROOT)));
+      for (const want of [/json\/__init__\.py/, /sitecustomize\.py/, /ld\.so\.preload/]) {
+        assert.ok(c.tampering.some((t) => want.test(t)), `${want} in ${JSON.stringify(c.tampering)}`);
+      }
+    } finally {
+      await sb.dispose();
+    }
+  });
+
   test('the supervisor cannot be traced or read by the agent; exec returns while its children live on', async () => {
     assertDocker();
     const sb = (await backend.create({ image: TEST_IMAGE, workdir: ROOT, runId, trialId: 'probe' }, [])) as DockerSandbox;

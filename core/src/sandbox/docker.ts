@@ -784,9 +784,9 @@ class DockerSandboxImpl implements DockerSandbox {
   private baselined = false;
 
   /**
-   * The supervisor records the system trees (about 3,000 entries here: ~25 ms) before the agent
-   * starts; `changes` then compares against it instead of asking the engine for its diff (which
-   * walks the container's whole upper layer: 350-650 ms a call here).
+   * The supervisor notes the start of the agent phase (T0); `changes` then looks for what in
+   * the system trees has a ctime after it (a few ms on overlayfs) instead of asking the engine
+   * for its diff of the whole container (350-650 ms a call here).
    */
   async baseline(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.assertUsable(`baseline of ${this.name}`);

@@ -537,31 +537,69 @@ def quiesce(ident):
 HARDENED = False
 
 # Where what a grader runs comes from: programs, libraries, Python's import path, loader and
-# shell configuration. A stat of every entry (inode, ctime, size, mode) before the agent phase
-# and after it tells what the agent changed there: ctime cannot be set by a process, a replaced
-# file has a new inode. Symlinks are entries, never followed.
+# shell configuration. No process can set a ctime (it needs CAP_SYS_TIME), so anything created,
+# written, renamed, linked, chmod-ed or removed there after the agent phase began has a ctime (or
+# its directory has) at or after T0. On overlayfs (Docker's usual root), a change anywhere below a
+# directory of the image copies that directory up, which gives it a new ctime: a directory whose
+# ctime is older than the container is untouched below, and its subtree is not walked.
 SYSTEM_TREES = ('/usr/bin', '/usr/sbin', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libx32', '/usr/libexec',
                 '/usr/local', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt')
 HOME_ENTRIES = ('.local', '.bashrc', '.bash_profile', '.bash_login', '.profile', '.pythonrc', '.pythonrc.py')
 ENGINE_FILES = ('/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/etc/mtab')
-BASELINE = [None]
+# T0 (ns): the start of the agent phase, less the coarse clock's lag behind the real time.
+T0 = [None]
 
-def system_state(skip):
-    state = {}
+def container_born():
+    # When this container started (PID 1's start), less a margin for what the engine copied in
+    # before starting it; None when it cannot be told, or when the root is not overlayfs.
+    try:
+        with open('/proc/self/mountinfo', 'rb') as f:
+            for line in f:
+                left, _, right = line.partition(b' - ')
+                if left.split(b' ')[4] == b'/':
+                    if right.split(b' ')[0] != b'overlay':
+                        return None
+        with open('/proc/stat', 'rb') as f:
+            btime = [int(l.split()[1]) for l in f if l.startswith(b'btime ')][0]
+        with open('/proc/1/stat', 'rb') as f:
+            ticks = int(f.read().rpartition(b')')[2].split()[19])
+        return int((btime + ticks / float(os.sysconf('SC_CLK_TCK')) - 30) * 1e9)
+    except Exception:
+        return None
+
+def baseline(ident, req):
+    T0[0] = time.time_ns() - 20 * 1000000 if hasattr(time, 'time_ns') else int((time.time() - 0.02) * 1e9)
+    send_json(b'b', ident, {'t0': T0[0]})
+
+def changes(ident, req):
+    t0 = T0[0]
+    if t0 is None:
+        send_json(b'!', ident, {'message': 'no baseline'})
+        return
+    started = time.monotonic()
+    skip = set(req.get('argv') or [])
+    born = container_born()
     tops = list(SYSTEM_TREES)
     for home in ['/root'] + ['/home/' + n for n in (os.listdir('/home') if os.path.isdir('/home') else [])]:
         tops.extend(home + '/' + e for e in HOME_ENTRIES)
+    out = []
+    seen = [0]
+
+    def visit(p, st):
+        seen[0] += 1
+        if p in skip or p in ENGINE_FILES:
+            return
+        if st.st_ctime_ns >= t0:
+            out.append([p, 'modified'])
+        if stat.S_ISDIR(st.st_mode) and not (born is not None and st.st_ctime_ns < born):
+            stack.append(p)
+
     stack = []
     for top in tops:
         try:
-            st = os.lstat(top)
+            visit(top, os.lstat(top))
         except OSError:
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            state[top] = 'd'
-            stack.append(top)
-        else:
-            state[top] = (st.st_ino, st.st_ctime_ns, st.st_size, st.st_mode)
+            pass
     while stack:
         d = stack.pop()
         try:
@@ -570,44 +608,12 @@ def system_state(skip):
             continue
         with it:
             for e in it:
-                p = e.path
-                if p in skip or p in ENGINE_FILES:
-                    continue
                 try:
-                    st = e.stat(follow_symlinks=False)
+                    visit(e.path, e.stat(follow_symlinks=False))
                 except OSError:
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    state[p] = 'd'
-                    stack.append(p)
-                else:
-                    state[p] = (st.st_ino, st.st_ctime_ns, st.st_size, st.st_mode)
-    return state
-
-def baseline(ident, req):
-    t = time.monotonic()
-    BASELINE[0] = system_state(set(req.get('argv') or []))
-    send_json(b'b', ident, {'entries': len(BASELINE[0]), 'ms': (time.monotonic() - t) * 1000})
-
-def changes(ident, req):
-    base = BASELINE[0]
-    if base is None:
-        send_json(b'!', ident, {'message': 'no baseline'})
-        return
-    t = time.monotonic()
-    now = system_state(set(req.get('argv') or []))
-    out = []
-    for p, v in now.items():
-        was = base.get(p)
-        if was is None:
-            out.append([p, 'added'])
-        elif was != v:
-            out.append([p, 'modified'])
-    for p in base:
-        if p not in now:
-            out.append([p, 'deleted'])
+                    pass
     out.sort()
-    send_json(b'c', ident, {'changes': out[:5000], 'more': max(0, len(out) - 5000), 'entries': len(now), 'ms': (time.monotonic() - t) * 1000})
+    send_json(b'c', ident, {'changes': out[:5000], 'more': max(0, len(out) - 5000), 'entries': seen[0], 'overlay': born is not None, 'ms': (time.monotonic() - started) * 1000})
 
 def handle(line):
     try:
