@@ -17,7 +17,12 @@
  * The tasks are generated like ClawGym-Bench's published split (200 tasks; 3 input files of about
  * 2 KB in all; the authors' reward.sh; a stdlib check.py). Target (issue 3): clawgym/floor <= 1.2
  * at concurrency 4 over 200 tasks. Prints the figures and the ratio; `--strict` exits 1 when the
- * target is missed. Options: `--tasks N` (200), `--concurrency N` (4), `--image TAG`, `--keep`.
+ * target is missed. Options: `--tasks N` (200), `--concurrency N` (4), `--image TAG`, `--keep`,
+ * `--fresh-grading` (grade every trial in a fresh sandbox: what always-fresh grading would cost).
+ *
+ * Issue 9 (integrity): the clawgym cycle now ends the agent phase (the supervisor kills and
+ * reaps whatever the agent left) and reads the engine's diff before grading; the `integrity`
+ * line shows what that costs a trial.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -43,6 +48,7 @@ const IMAGE = arg('image', 'clawgym/sandbox:latest');
 const STRICT = process.argv.includes('--strict');
 const KEEP = process.argv.includes('--keep');
 const CLI_HARNESS = process.argv.includes('--cli-harness');
+const FRESH = process.argv.includes('--fresh-grading');
 const TARGET = 1.2;
 
 const repoRoot = path.join(__dirname, '..', '..');
@@ -200,7 +206,8 @@ async function main(): Promise<void> {
     const ours = { wallMs: 0, latencies: [] as number[] };
     let rewards = 0;
     let failures = 0;
-    const timings: { createMs: number; agentMs: number; verifyMs: number; disposeMs: number }[] = [];
+    const timings: { createMs: number; agentMs: number; verifyMs: number; integrityMs: number; disposeMs: number }[] = [];
+    let freshGraded = 0;
     for (const half of halves) {
       const f = await pool(half.length, CONCURRENCY, () => docker(['run', '--rm', '--network', 'none', IMAGE, 'python3', '-c', 'pass']));
       floor.wallMs += f.wallMs;
@@ -210,7 +217,8 @@ async function main(): Promise<void> {
       graded.wallMs += g.wallMs;
       graded.latencies.push(...g.latencies);
       const t = performance.now();
-      const summary = await runJob({ tasks: half, agent: nopAgent, backend, image: IMAGE, concurrency: CONCURRENCY, runsDir: path.join(work, 'runs') });
+      const summary = await runJob({ tasks: half, agent: nopAgent, backend, image: IMAGE, concurrency: CONCURRENCY, runsDir: path.join(work, 'runs'), ...(FRESH ? { freshGrading: true } : {}) });
+      freshGraded += summary.results.filter((r) => r.integrity?.gradedIn === 'fresh-sandbox').length;
       ours.wallMs += performance.now() - t;
       ours.latencies.push(...summary.results.map((r) => r.timing.totalMs));
       timings.push(...summary.results.map((r) => r.timing));
@@ -224,7 +232,8 @@ async function main(): Promise<void> {
     console.log(line('floor+grade', graded, TASKS) + '   (docker run --rm -i IMAGE: inputs and reward/ from stdin, bash reward.sh)');
     console.log(line('clawgym', ours, TASKS) + '   (create + copy in + exec + verify + dispose, nop agent, run folder written)');
     const phase = (k: keyof (typeof timings)[number]) => `${k.replace('Ms', '')} p50 ${pct(timings.map((t) => t[k]), 50).toFixed(0)} ms`;
-    console.log(`${''.padEnd(12)} phases: ${phase('createMs')} · ${phase('agentMs')} · ${phase('verifyMs')} · ${phase('disposeMs')}`);
+    console.log(`${''.padEnd(12)} phases: ${phase('createMs')} · ${phase('agentMs')} · ${phase('verifyMs')} (of it ${phase('integrityMs')}) · ${phase('disposeMs')}`);
+    console.log(`${''.padEnd(12)} integrity: mean ${(timings.reduce((a, t) => a + t.integrityMs, 0) / timings.length).toFixed(1)} ms/trial (quiesce + engine diff${FRESH ? ' + fresh grading sandbox' : ''}); ${freshGraded} of ${TASKS} graded in a fresh sandbox${FRESH ? ' (--fresh-grading)' : ''}`);
     if (CLI_HARNESS) {
       const cli = await cliHarness(tasks, splitDir);
       console.log(line('cli-harness', cli, TASKS) + '   (docker CLI subprocess per step, the authors\' style)');

@@ -35,6 +35,7 @@ const RUN_FLAGS = {
   attempts: { type: 'string', short: 'k' },
   'runs-dir': { type: 'string' },
   'no-save': { type: 'boolean' },
+  'fresh-grading': { type: 'boolean' },
   timeout: { type: 'string' },
   cpus: { type: 'string' },
   memory: { type: 'string' },
@@ -340,6 +341,7 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
       };
       if (v['no-save'] && v['runs-dir']) return fail('`--no-save` and `--runs-dir` contradict each other');
       if (v.image) options.image = v.image;
+      if (v['fresh-grading']) options.freshGrading = true;
       if (v.color) options.color = true;
       if (v['no-color']) options.color = false;
       const resources: NonNullable<RunOptions['resources']> = {};

@@ -28,6 +28,8 @@ Options:
                                 Per-sandbox limits under the task's own (default 1 CPU, 2g, 512)
   --runs-dir DIR                Where run folders go (default ./runs)
   --no-save                     Write no run folder
+  --fresh-grading               Grade every trial in a fresh sandbox, even when the engine's diff
+                                shows nothing outside the workspace that could affect grading
   --json                        Print the event stream as JSON lines on stdout
   --color, --no-color           Force colors on or off
   -h, --help                    Show this help

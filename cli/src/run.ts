@@ -39,6 +39,8 @@ export interface RunOptions {
   runsDir?: string;
   json: boolean;
   agentTimeoutMs?: number;
+  /** Grade every trial in a fresh sandbox (`--fresh-grading`). */
+  freshGrading?: boolean;
   resources?: { cpus?: number; memoryBytes?: number; pids?: number };
   color?: boolean;
   /** The built-in agent's model (flags; the environment fills the rest) and limits. */
@@ -297,6 +299,7 @@ async function runWith(paths: readonly string[], options: RunOptions, io: Io, co
       runsDir: options.runsDir,
       agentTimeoutMs: options.agentTimeoutMs,
       resources: options.resources,
+      ...(options.freshGrading ? { freshGrading: true } : {}),
       signal: sig,
       onEvent: progressPrinter(io, options, color),
       meta: { command: 'run', paths, agent: resolved.meta },
@@ -352,6 +355,7 @@ export async function runCheck(paths: readonly string[], options: RunOptions, io
     runsDir: options.runsDir,
     agentTimeoutMs: options.agentTimeoutMs,
     resources: options.resources,
+    ...(options.freshGrading ? { freshGrading: true } : {}),
   };
   if (!options.json) io.stderr(`clawgym: checking ${prepared.tasks.length} task${prepared.tasks.length === 1 ? '' : 's'} (oracle must score 1, nop must score 0) on ${prepared.backend.name}\n`);
   const emit = options.json ? (e: JobEvent) => io.stdout(JSON.stringify(e) + '\n') : () => undefined;

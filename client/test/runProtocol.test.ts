@@ -49,7 +49,7 @@ function trial(agent: string, checks: CheckResult[], extra: Partial<TrialResult>
     changes: [],
     wantedNetwork: false,
     startedAt: '2026-01-01T00:00:00.000Z',
-    timing: { createMs: 100, setupMs: 0, agentMs: 10, verifyMs: 50, disposeMs: 20, totalMs: 1500 },
+    timing: { createMs: 100, setupMs: 0, agentMs: 10, verifyMs: 50, integrityMs: 5, disposeMs: 20, totalMs: 1500 },
     ...extra,
   };
 }

@@ -368,7 +368,9 @@ echo 0.5
     assertDocker(t);
     await withSandbox({ 'tools/run.sh': 'for d in /tmp/clawgym-verifier-*; do printf "def grade(ws):\\n    return 1.0\\n" > "$d/checks/0.py"; echo \'{"task_id": "forged"}\' > "$d/payload.json"; done\n' }, async (sb) => {
       const r = await verify(task([{ id: 'c', command: 'bash tools/run.sh' }, { id: 'p', python: 'def grade(ws):\n    return 0.0\n' }]), sb);
-      assert.equal(byId(r, 'c').passed, true);
+      // files of the verifier changed under the checks: no in-sandbox verdict stands
+      assert.equal(r.filesIntact, false);
+      assert.equal(byId(r, 'c').error?.kind, 'tampered');
       assert.equal(byId(r, 'p').error?.kind, 'tampered');
       assert.match(byId(r, 'p').message, /was changed after it was written/);
     });

@@ -26,6 +26,8 @@ export interface JobOptions {
   runId?: string;
   agentTimeoutMs?: number;
   resources?: SandboxSpec['resources'];
+  /** Grade every trial in a fresh sandbox, even when nothing outside the workspace changed. */
+  freshGrading?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: JobEvent) => void;
   /** Recorded in config.json (CLI arguments, versions). */
@@ -157,6 +159,7 @@ export async function runJob(options: JobOptions): Promise<JobSummary> {
         image: options.image,
         agentTimeoutMs: options.agentTimeoutMs,
         resources: options.resources,
+        ...(options.freshGrading ? { freshGrading: true } : {}),
         signal: options.signal,
         onEvent: send,
       });
@@ -200,6 +203,6 @@ function cancelledResult(task: ResolvedTask, trialId: string, agent: string): Tr
     changes: [],
     wantedNetwork: false,
     startedAt: new Date().toISOString(),
-    timing: { createMs: 0, setupMs: 0, agentMs: 0, verifyMs: 0, disposeMs: 0, totalMs: 0 },
+    timing: { createMs: 0, setupMs: 0, agentMs: 0, verifyMs: 0, integrityMs: 0, disposeMs: 0, totalMs: 0 },
   };
 }

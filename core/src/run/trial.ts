@@ -15,6 +15,7 @@ import type { Trajectory, TrajectoryEvent } from '../trajectory/atif';
 import type { Agent, AgentOutcome, AgentPreparation } from './agents';
 import { formatMs } from './agents';
 import { diffWorkspace, type WorkspaceChange } from './diff';
+import { secureGrading, type TrialIntegrity } from './integrity';
 import type { ResolvedTask } from './types';
 
 export const DEFAULT_AGENT_TIMEOUT_MS = 15 * 60_000;
@@ -38,6 +39,8 @@ export interface TrialOptions {
   agentTimeoutMs?: number;
   /** Run-level resource limits, under the task's own. */
   resources?: SandboxSpec['resources'];
+  /** Grade in a fresh sandbox even when nothing outside the workspace changed (see integrity.ts). */
+  freshGrading?: boolean;
   signal?: AbortSignal;
   /** Progress for live views: phases, streamed output, the result. */
   onEvent?: (event: TrialEvent) => void;
@@ -54,6 +57,8 @@ export interface TrialTiming {
   setupMs: number;
   agentMs: number;
   verifyMs: number;
+  /** Of verifyMs: ending the agent phase, the engine's diff and, if needed, the fresh sandbox. */
+  integrityMs: number;
   disposeMs: number;
   totalMs: number;
 }
@@ -76,6 +81,8 @@ export interface TrialResult {
   changes: WorkspaceChange[];
   /** The task's intent asks for the network while the sandbox had none (the run records it). */
   wantedNetwork: boolean;
+  /** How grading was kept out of the agent's reach (see integrity.ts); absent when no grading. */
+  integrity?: TrialIntegrity;
   sandbox?: { name: string; backend: string; isolation: string };
   startedAt: string;
   timing: TrialTiming;
@@ -133,7 +140,7 @@ function isCancel(e: unknown, signal?: AbortSignal): boolean {
 export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
   const { task, backend, agent, runId, trialId, signal, onEvent } = options;
   const started = Date.now();
-  const timing: TrialTiming = { createMs: 0, setupMs: 0, agentMs: 0, verifyMs: 0, disposeMs: 0, totalMs: 0 };
+  const timing: TrialTiming = { createMs: 0, setupMs: 0, agentMs: 0, verifyMs: 0, integrityMs: 0, disposeMs: 0, totalMs: 0 };
   const logs = { setup: new LogBuffer(), agent: new LogBuffer(), verifier: new LogBuffer() };
   const decoder = () => {
     const d = new TextDecoder('utf-8', { fatal: false });
@@ -158,6 +165,7 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
   const phase = (p: TrialPhase) => onEvent?.({ type: 'phase', trialId, phase: p });
   let current: TrialPhase = 'sandbox';
   let sandbox: Sandbox | undefined;
+  let grader: Sandbox | undefined;
   let preparation: AgentPreparation | undefined;
 
   try {
@@ -205,6 +213,9 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
       timing.setupMs = Date.now() - t;
     }
 
+    // What graders run, as it is before the agent (see integrity.ts).
+    await sandbox.baseline?.(signal ? { signal } : {});
+
     current = 'agent';
     phase('agent');
     t = Date.now();
@@ -239,7 +250,19 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
     current = 'verifier';
     phase('verifier');
     t = Date.now();
-    const verified = await runVerifier(task, sandbox, {
+    const secured = await secureGrading({
+      backend,
+      sandbox,
+      root: task.root,
+      ...(signal ? { signal } : {}),
+      ...(options.freshGrading ? { forceFresh: true } : {}),
+      log: (line) => logs.verifier.add(`${line}\n`),
+    });
+    timing.integrityMs = Date.now() - t;
+    const integrity = secured.integrity;
+    result.integrity = integrity;
+    if (secured.fresh) grader = secured.sandbox;
+    const verified = await runVerifier(task, secured.sandbox, {
       finalMessage: outcome.finalMessage,
       transcript: outcome.transcript,
       signal,
@@ -253,7 +276,16 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
     result.verifierErrors = verified.verifierErrors;
     result.reward = verified.reward;
     result.solved = verified.solved;
-    result.status = verified.solved ? 'passed' : 'failed';
+    integrity.verifierFilesIntact = verified.filesIntact;
+    if (verified.filesIntact === false) integrity.tampering.push("the verifier's files changed while the checks ran");
+    if (integrity.tampering.length > 0) {
+      // A grade the agent worked against is no grade: kept for the record, not as the reward.
+      integrity.gradedReward = verified.reward;
+      result.reward = 0;
+      result.solved = false;
+      logs.verifier.add(`integrity: tampering found: reward 0 (the verifier gave ${verified.reward.toFixed(4)})\n`);
+    }
+    result.status = result.solved ? 'passed' : 'failed';
     if (snapshot) {
       const diff = diffWorkspace(task.files, task.root, snapshot.entries);
       result.changes = diff.changes;
@@ -273,7 +305,7 @@ export async function runTrial(options: TrialOptions): Promise<TrialRecord> {
     if (sandbox) {
       phase('dispose');
       const t = Date.now();
-      await sandbox.dispose();
+      await Promise.all([sandbox.dispose(), grader?.dispose()]);
       timing.disposeMs = Date.now() - t;
     }
     await preparation?.release().catch(() => undefined);

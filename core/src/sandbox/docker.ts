@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { registerSandbox, unregisterSandbox } from './registry';
 import { Capture, captured } from './output';
@@ -29,6 +30,8 @@ import {
   type CopyOutResult,
   type ExecOptions,
   type ExecResult,
+  type FileSystemChange,
+  type QuiesceReport,
   type Sandbox,
   type SandboxBackend,
   type SandboxFile,
@@ -59,6 +62,12 @@ export const DROPPED_CAPS = ['NET_RAW', 'MKNOD', 'SYS_CHROOT', 'SETFCAP', 'SETPC
 const TIMEOUT_GRACE_MS = 500;
 /** How long to wait for the exec stream to end after killing its processes. */
 const KILL_WAIT_MS = 2_000;
+/**
+ * How long one engine request may take before the engine counts as frozen (`unavailable`):
+ * `CLAWGYM_DOCKER_TIMEOUT_MS`, or the backend's `callTimeoutMs`. Creating and starting a
+ * container on a loaded engine is the slowest request seen (a few seconds).
+ */
+export const DEFAULT_ENGINE_CALL_TIMEOUT_MS = 60_000;
 
 /**
  * Kills every process whose environment holds `CLAWGYM_EXEC_ID=<id>`: all the processes one exec
@@ -99,6 +108,8 @@ export interface DockerBackendOptions {
    * whose supervisor was killed. `false`: always `docker exec` and getArchive.
    */
   session?: boolean;
+  /** Deadline of each engine request (default {@link DEFAULT_ENGINE_CALL_TIMEOUT_MS}). */
+  callTimeoutMs?: number;
 }
 
 export interface DockerSandbox extends Sandbox {
@@ -199,6 +210,46 @@ function mapError(e: unknown, endpoint: string, what: string): SandboxError {
   return new SandboxError('backend', `${what}: ${message}`, { cause: e });
 }
 
+/** The engine did not answer a request in time. */
+function frozen(endpoint: string, what: string, ms: number): SandboxError {
+  return new SandboxError(
+    'unavailable',
+    `the Docker engine at ${endpoint} did not answer (${what}) within ${Math.round(ms / 1000)} s: it is frozen or overloaded (raise CLAWGYM_DOCKER_TIMEOUT_MS if it is only slow)`,
+  );
+}
+
+/**
+ * One engine request with a deadline: `call` gets a signal that fires at the deadline (or when the
+ * caller's does) and the request is raced against it too, for calls that ignore their signal.
+ */
+async function engineCall<T>(
+  endpoint: string,
+  what: string,
+  ms: number,
+  signal: AbortSignal | undefined,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const deadline = new AbortController();
+  const combined = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      deadline.abort();
+      reject(frozen(endpoint, what, ms));
+    }, ms);
+  });
+  const request = call(combined);
+  request.catch(() => undefined);
+  try {
+    return await Promise.race([request, late]);
+  } catch (e) {
+    if (deadline.signal.aborted && !signal?.aborted) throw frozen(endpoint, what, ms);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function sanitizeNamePart(s: string, max: number): string {
   return s.replace(/[^a-zA-Z0-9_.-]+/g, '-').slice(0, max) || 'x';
 }
@@ -230,8 +281,14 @@ class DockerSandboxImpl implements DockerSandbox {
     readonly name: string,
     readonly spec: SandboxSpec,
     private readonly endpoint: string,
+    private readonly callTimeoutMs: number,
   ) {
     this.id = container.id;
+  }
+
+  /** An engine request with this backend's deadline. */
+  private call<T>(what: string, signal: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return engineCall(this.endpoint, what, this.callTimeoutMs, signal, fn);
   }
 
   private assertUsable(what: string): void {
@@ -258,6 +315,7 @@ class DockerSandboxImpl implements DockerSandbox {
     const started = performance.now();
     const argv = typeof command === 'string' ? ['bash', '-c', command] : [...command];
     if (argv.length === 0) throw new SandboxError('backend', `${what}: empty command`);
+    if (this.stopped) throw new SandboxError('backend', `${what}: the sandbox was stopped at the end of the agent phase`);
     const session = await this.liveSession();
     if (session) {
       const result = await this.execInSession(session, argv, options, what, started);
@@ -397,17 +455,21 @@ class DockerSandboxImpl implements DockerSandbox {
     let exec: Docker.Exec;
     let stream: NodeJS.ReadWriteStream;
     try {
-      exec = await this.container.exec({
-        Cmd: cmd,
-        Env: env,
-        WorkingDir: options.cwd ?? this.spec.workdir,
-        AttachStdout: true,
-        AttachStderr: true,
-        AttachStdin: hasStdin,
-        Tty: false,
-        abortSignal: signal,
-      });
-      stream = (await exec.start({ hijack: hasStdin, stdin: hasStdin, Detach: false, Tty: false })) as NodeJS.ReadWriteStream;
+      exec = await this.call(`${what}: exec create`, signal, (abortSignal) =>
+        this.container.exec({
+          Cmd: cmd,
+          Env: env,
+          WorkingDir: options.cwd ?? this.spec.workdir,
+          AttachStdout: true,
+          AttachStderr: true,
+          AttachStdin: hasStdin,
+          Tty: false,
+          abortSignal,
+        }),
+      );
+      stream = (await this.call(`${what}: exec start`, signal, () =>
+        exec.start({ hijack: hasStdin, stdin: hasStdin, Detach: false, Tty: false }),
+      )) as NodeJS.ReadWriteStream;
     } catch (e) {
       throw mapError(e, this.endpoint, what);
     }
@@ -528,9 +590,10 @@ class DockerSandboxImpl implements DockerSandbox {
     for (let attempt = 0; attempt < 40; attempt++) {
       if (signal?.aborted) return -1;
       try {
-        const info = await exec.inspect();
+        const info = await this.call('exec inspect', undefined, () => exec.inspect());
         if (!info.Running && info.ExitCode !== null) return info.ExitCode;
-      } catch {
+      } catch (e) {
+        if (e instanceof SandboxError && e.kind === 'unavailable') throw e;
         return -1; // the container is gone (disposed meanwhile)
       }
       await sleep(Math.min(5 * 2 ** attempt, 100));
@@ -543,14 +606,11 @@ class DockerSandboxImpl implements DockerSandbox {
     if (!session.abandoned || session.pid === undefined) return;
     this.abandonedKill ??= (async () => {
       try {
-        const exec = await this.container.exec({ Cmd: ['kill', '-KILL', String(session.pid)], AttachStdout: true, AttachStderr: true });
-        const stream = (await exec.start({ hijack: false, stdin: false })) as NodeJS.ReadableStream;
-        stream.resume();
-        await new Promise<void>((resolve) => {
-          stream.on('end', resolve);
-          stream.on('close', resolve);
-          stream.on('error', () => resolve());
-        });
+        const exec = await this.call('kill the supervisor', undefined, () =>
+          this.container.exec({ Cmd: ['kill', '-KILL', String(session.pid)], AttachStdout: true, AttachStderr: true }),
+        );
+        const stream = (await this.call('kill the supervisor', undefined, () => exec.start({ hijack: false, stdin: false }))) as NodeJS.ReadableStream;
+        await this.drained(stream);
       } catch {
         // Gone already (or the container is): nothing can run late.
       }
@@ -558,30 +618,49 @@ class DockerSandboxImpl implements DockerSandbox {
     await this.abandonedKill;
   }
 
-  /** Runs {@link KILL_SCRIPT}; retried because a saturated pids limit can refuse the new process. */
+  /**
+   * Runs {@link KILL_SCRIPT}; retried because a saturated pids limit can refuse the new process.
+   * Rejects with `unavailable` when the engine does not answer.
+   */
   private async killExec(marker: string): Promise<boolean> {
     for (let attempt = 0; attempt < 8; attempt++) {
       try {
-        const exec = await this.container.exec({
-          Cmd: ['bash', '-c', KILL_SCRIPT, 'clawgym-kill', marker],
-          AttachStdout: true,
-          AttachStderr: true,
-        });
-        const stream = (await exec.start({ hijack: false, stdin: false })) as NodeJS.ReadableStream;
-        stream.resume();
-        await new Promise<void>((resolve) => {
-          stream.on('end', resolve);
-          stream.on('close', resolve);
-          stream.on('error', () => resolve());
-        });
+        const exec = await this.call('kill a command', undefined, () =>
+          this.container.exec({
+            Cmd: ['bash', '-c', KILL_SCRIPT, 'clawgym-kill', marker],
+            AttachStdout: true,
+            AttachStderr: true,
+          }),
+        );
+        const stream = (await this.call('kill a command', undefined, () => exec.start({ hijack: false, stdin: false }))) as NodeJS.ReadableStream;
+        await this.drained(stream);
         const code = await this.exitCodeOf(exec, undefined);
         if (code === 0) return true;
-      } catch {
+      } catch (e) {
+        // A frozen or dead engine is the command's result: the caller cannot go on without it.
+        const mapped = mapError(e, this.endpoint, 'kill a command');
+        if (mapped.kind === 'unavailable') throw mapped;
         if (this.disposing) return false;
       }
       await sleep(50 * (attempt + 1));
     }
     return false;
+  }
+
+  /** Reads a short exec's output to its end, within the engine deadline. */
+  private async drained(stream: NodeJS.ReadableStream): Promise<void> {
+    stream.resume();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      }),
+      new Promise<void>((_, reject) => {
+        timer = setTimeout(() => reject(frozen(this.endpoint, 'a short exec', this.callTimeoutMs)), this.callTimeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   async copyIn(files: readonly SandboxFile[], options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -590,7 +669,7 @@ class DockerSandboxImpl implements DockerSandbox {
     if (options.signal?.aborted) throw cancelled(what);
     const archive = await packFiles(files);
     try {
-      await this.container.putArchive(archive, { path: '/', abortSignal: options.signal });
+      await this.call(what, options.signal, (abortSignal) => this.container.putArchive(archive, { path: '/', abortSignal }));
     } catch (e) {
       throw mapError(e, this.endpoint, what);
     }
@@ -619,7 +698,7 @@ class DockerSandboxImpl implements DockerSandbox {
     if (this.session) await this.killAbandoned(this.session);
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.container.getArchive({ path, abortSignal: options.signal });
+      stream = await this.call(what, options.signal, (abortSignal) => this.container.getArchive({ path, abortSignal }));
     } catch (e) {
       const err = e as DockerError;
       if (err.statusCode === 404) throw new SandboxError('backend', `${what}: no such directory in the sandbox`, { cause: e });
@@ -647,10 +726,102 @@ class DockerSandboxImpl implements DockerSandbox {
     });
   }
 
+  /**
+   * Ends the agent phase. With a hardened session whose frames all verified, its supervisor (which
+   * no agent process can trace or read) kills everything but itself, its shell and Docker's init,
+   * and checks those two are as they were. Otherwise, or when that fails, the engine stops the
+   * container: every process dies with it, the files stay for `copyOut` and `changes`.
+   */
+  async quiesce(options: { signal?: AbortSignal } = {}): Promise<QuiesceReport> {
+    const what = `quiesce ${this.name}`;
+    this.assertUsable(what);
+    if (options.signal?.aborted) throw cancelled(what);
+    const tampering: string[] = [];
+    let why: string;
+    const session = this.session && (await this.session.started) ? this.session : undefined;
+    if (session?.forged) tampering.push(session.forged);
+    if (session?.isAlive && session.hardened) {
+      const q = await session.quiesce(Math.max(15_000, Math.min(this.callTimeoutMs, 60_000)));
+      if (session.forged && !tampering.includes(session.forged)) tampering.push(session.forged);
+      if (q?.clean && !session.forged) {
+        return { killed: q.killed, clean: true, stopped: false, tampering, detail: `the supervisor killed ${q.killed} process${q.killed === 1 ? '' : 'es'} and checked the kept ones` };
+      }
+      for (const p of q?.problems ?? []) if (p.includes('not as it was')) tampering.push(`${p} (code injected into a kept process?)`);
+      why = q ? `the supervisor could not make it clean: ${q.problems.join('; ') || 'no reason given'}` : session.forged ? 'the session channel was forged' : 'the supervisor did not answer';
+    } else {
+      why = !session ? 'no session (docker exec sandbox)' : session.forged ? 'the session channel was forged' : !session.isAlive ? 'the supervisor was gone (killed during the agent phase?)' : 'the supervisor could not harden itself';
+    }
+    // Stop the container: the engine kills every process in it.
+    try {
+      await this.call(`${what}: kill`, options.signal, (abortSignal) => this.container.kill({ signal: 'SIGKILL', abortSignal } as unknown as object));
+    } catch (e) {
+      const err = e as DockerError;
+      // 409: not running (already stopped).
+      if (err.statusCode !== 409) {
+        if (isAbort(e) || options.signal?.aborted) throw cancelled(what);
+        return { killed: 0, clean: false, stopped: false, tampering, detail: `${why}; stopping the container failed: ${mapError(e, this.endpoint, what).message}` };
+      }
+    }
+    try {
+      await this.call(`${what}: wait`, options.signal, (abortSignal) => this.container.wait({ condition: 'not-running', abortSignal } as unknown as object));
+    } catch (e) {
+      if (isAbort(e) || options.signal?.aborted) throw cancelled(what);
+    }
+    this.stopped = true;
+    this.session?.close();
+    return { killed: 0, clean: true, stopped: true, tampering, detail: `${why}: the container was stopped` };
+  }
+
+  /** Set once `quiesce` stopped the container: commands cannot run in it any more. */
+  private stopped = false;
+
+  /** Paths the system-tree walks leave out: the workspace and the mounts. */
+  private get walkSkips(): string[] {
+    return [this.spec.workdir, ...(this.spec.mounts ?? []).map((m) => m.containerPath)];
+  }
+
+  /** Set once the supervisor recorded the system trees (see `baseline`). */
+  private baselined = false;
+
+  /**
+   * The supervisor notes the start of the agent phase (T0); `changes` then looks for what in
+   * the system trees has a ctime after it (a few ms on overlayfs) instead of asking the engine
+   * for its diff of the whole container (350-650 ms a call here).
+   */
+  async baseline(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.assertUsable(`baseline of ${this.name}`);
+    const session = await this.liveSession();
+    if (!session?.hardened || options.signal?.aborted) return;
+    this.baselined = await session.baseline(this.walkSkips);
+  }
+
+  /**
+   * What changed outside the workspace: from the supervisor's walks when it recorded a baseline
+   * and is still to be trusted (hardened, every frame verified), else the engine's diff of the
+   * container's file system against its image.
+   */
+  async changes(options: { signal?: AbortSignal } = {}): Promise<FileSystemChange[]> {
+    const what = `changes of ${this.name}`;
+    this.assertUsable(what);
+    const session = this.baselined && !this.stopped ? await this.liveSession() : undefined;
+    if (session && !session.forged) {
+      const list = await session.changes(this.walkSkips);
+      if (list && !session.forged) return list;
+    }
+    let list: { Path: string; Kind: number }[] | null;
+    try {
+      list = (await this.call(what, options.signal, (abortSignal) => this.container.changes({ abortSignal } as unknown as object))) as typeof list;
+    } catch (e) {
+      throw mapError(e, this.endpoint, what);
+    }
+    const kinds = ['modified', 'added', 'deleted'] as const;
+    return (list ?? []).map((c) => ({ path: c.Path, kind: kinds[c.Kind] ?? 'modified' }));
+  }
+
   dispose(): Promise<void> {
     this.disposing ??= (async () => {
       try {
-        await this.container.remove({ force: true, v: true });
+        await this.call(`remove ${this.name}`, undefined, () => this.container.remove({ force: true, v: true }));
       } catch (e) {
         const err = e as DockerError;
         // 404: already gone; 409: another removal is under way.
@@ -672,12 +843,15 @@ class DockerBackendImpl implements DockerBackend {
   private useInit = true;
   private initialCopy: 'stdin' | 'archive';
   private readonly session: boolean;
+  readonly callTimeoutMs: number;
 
   constructor(
     readonly docker: Docker,
     options: DockerBackendOptions,
   ) {
     this.endpoint = endpointOf(docker);
+    const fromEnv = Number(process.env.CLAWGYM_DOCKER_TIMEOUT_MS);
+    this.callTimeoutMs = options.callTimeoutMs ?? (Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_ENGINE_CALL_TIMEOUT_MS);
     this.initialCopy = options.initialCopy ?? 'stdin';
     this.session = options.session ?? true;
   }
@@ -707,7 +881,9 @@ class DockerBackendImpl implements DockerBackend {
 
   async imageExists(tag: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      await this.docker.getImage(tag).inspect({ abortSignal: signal } as Docker.ImageInspectOptions);
+      await engineCall(this.endpoint, `inspect image ${tag}`, this.callTimeoutMs, signal, (abortSignal) =>
+        this.docker.getImage(tag).inspect({ abortSignal } as Docker.ImageInspectOptions),
+      );
       return true;
     } catch (e) {
       if ((e as DockerError).statusCode === 404) return false;
@@ -747,6 +923,44 @@ class DockerBackendImpl implements DockerBackend {
     }
   }
 
+  async createGrader(source: Sandbox, dir: string, options: { signal?: AbortSignal } = {}): Promise<DockerSandbox> {
+    if (!(source instanceof DockerSandboxImpl)) throw new SandboxError('backend', `createGrader: ${source.name} is not a Docker sandbox`);
+    const segments = sandboxPathSegments(dir, 'grading directory');
+    if (segments.length === 0) throw new SandboxError('path-escape', 'createGrader: name a directory below "/"');
+    const path = `/${segments.join('/')}`;
+    const parent = `/${segments.slice(0, -1).join('/')}`;
+    const { mounts: _mounts, ...like } = source.spec;
+    const grader = await this.create({ ...like, network: 'none', trialId: `${source.spec.trialId}-grade` }, [], options);
+    const what = `copy ${path} from ${source.name} to ${grader.name}`;
+    try {
+      let tree: NodeJS.ReadableStream | undefined;
+      try {
+        tree = await engineCall(this.endpoint, what, this.callTimeoutMs, options.signal, (abortSignal) => source.container.getArchive({ path, abortSignal }));
+      } catch (e) {
+        // The agent removed the workspace: the grader sees it missing too.
+        if ((e as DockerError).statusCode !== 404) throw e;
+      }
+      if (tree) {
+        const statHeader = (tree as unknown as { headers?: Record<string, string> }).headers?.['x-docker-container-path-stat'];
+        const stat = statHeader ? (JSON.parse(Buffer.from(statHeader, 'base64').toString('utf8')) as { mode: number }) : undefined;
+        if (stat && (stat.mode & 2 ** 27) !== 0) {
+          // a symlink in place of the workspace: nothing is copied (the verifier reports it)
+          (tree as unknown as { destroy(): void }).destroy();
+        } else {
+          const capped = capStream(tree, DEFAULT_MAX_TOTAL_BYTES + 64 * 1024 * 1024, what);
+          await engineCall(this.endpoint, what, this.callTimeoutMs, options.signal, (abortSignal) =>
+            grader.container.putArchive(capped as unknown as NodeJS.ReadableStream, { path: parent, abortSignal }),
+          );
+          if (capped.error) throw capped.error;
+        }
+      }
+      return grader;
+    } catch (e) {
+      await grader.dispose();
+      throw mapError(e, this.endpoint, what);
+    }
+  }
+
   private async createOnce(
     spec: SandboxSpec,
     archive: Buffer | undefined,
@@ -781,11 +995,16 @@ class DockerBackendImpl implements DockerBackend {
     const sentinel = `clawgym-session-over-${randomBytes(12).toString('hex')}`;
     const stdinBytes = viaStdin ? padArchive(archive) : undefined;
     let cmd: string[];
-    if (withSession) cmd = [SESSION_BOOT, 'clawgym-init', String(stdinBytes?.length ?? 0), String(SUPERVISOR_BYTES.length)];
+    // The frames' key goes with the source (see session.ts): never on a command line.
+    const key = randomBytes(32);
+    const supervisor = Buffer.concat([Buffer.from(`KEY = bytes.fromhex('${key.toString('hex')}')\n`), SUPERVISOR_BYTES]);
+    if (withSession) cmd = [SESSION_BOOT, 'clawgym-init', String(stdinBytes?.length ?? 0), String(supervisor.length)];
     else cmd = viaStdin ? [STDIN_COPY_SCRIPT] : ['infinity'];
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer({
+      // Raced against the deadline but not aborted (see below); a container created late is
+      // labelled, so `clawgym gc` finds it.
+      container = await engineCall(this.endpoint, what, this.callTimeoutMs, undefined, () => this.docker.createContainer({
         name,
         Image: spec.image,
         // The image's own entrypoint (if any) must not run: the sandbox only needs to stay up.
@@ -807,7 +1026,7 @@ class DockerBackendImpl implements DockerBackend {
         HostConfig: hostConfig,
         // No abortSignal: an abort mid-request could leave a container we never learn the id of
         // (a removal by name can race the engine's create). The call is short; the check follows.
-      });
+      }));
     } catch (e) {
       const err = e as DockerError;
       if (err.statusCode === 404 && /no such image/i.test(err.message)) {
@@ -819,7 +1038,7 @@ class DockerBackendImpl implements DockerBackend {
       }
       throw mapError(e, this.endpoint, what);
     }
-    const sandbox = new DockerSandboxImpl(container, name, spec, this.endpoint);
+    const sandbox = new DockerSandboxImpl(container, name, spec, this.endpoint, this.callTimeoutMs);
     registerSandbox(sandbox);
     if (signal?.aborted) {
       await sandbox.dispose();
@@ -830,15 +1049,17 @@ class DockerBackendImpl implements DockerBackend {
     try {
       let ready: Promise<'session' | 'plain'> | undefined;
       if (attach) {
-        attached = (await container.attach({
-          stream: true,
-          stdin: true,
-          stdout: true,
-          stderr: true,
-          hijack: true,
-          abortSignal: signal,
-        })) as NodeJS.ReadWriteStream;
-        session = new SupervisorSession(attached, sentinel);
+        attached = (await engineCall(this.endpoint, `${what}: attach`, this.callTimeoutMs, signal, (abortSignal) =>
+          container.attach({
+            stream: true,
+            stdin: true,
+            stdout: true,
+            stderr: true,
+            hijack: true,
+            abortSignal,
+          }),
+        )) as NodeJS.ReadWriteStream;
+        session = new SupervisorSession(attached, sentinel, key);
         ready = waitForReady(session, what, signal);
         // Awaited after start; until then a rejection (start failed, stream closed) is not unhandled.
         ready.catch(() => undefined);
@@ -847,16 +1068,22 @@ class DockerBackendImpl implements DockerBackend {
           // hold the sentinel (it would end the session) nor pages of Python.
           attached.write(`${SESSION_SCRIPT}\n${sentinel}\n`);
           if (stdinBytes) attached.write(stdinBytes);
-          attached.write(SUPERVISOR_BYTES);
+          attached.write(supervisor);
         } else {
           // Ending our side closes the process's stdin (StdinOnce): tar sees the end.
           attached.end(archive!);
         }
       }
-      if (archive && !viaStdin) await container.putArchive(archive, { path: '/', abortSignal: signal });
+      if (archive && !viaStdin) {
+        await engineCall(this.endpoint, `${what}: copy the files in`, this.callTimeoutMs, signal, (abortSignal) =>
+          container.putArchive(archive, { path: '/', abortSignal }),
+        );
+      }
       if (signal?.aborted) throw cancelled(what);
       try {
-        await container.start({ abortSignal: signal } as unknown as Docker.ContainerStartOptions);
+        await engineCall(this.endpoint, `${what}: start`, this.callTimeoutMs, signal, (abortSignal) =>
+          container.start({ abortSignal } as unknown as Docker.ContainerStartOptions),
+        );
       } catch (e) {
         if (attach && /\/bin\/sh.*(no such file|not found)|executable file not found/i.test((e as Error).message ?? '')) {
           throw new ShellMissing();
@@ -882,6 +1109,28 @@ class DockerBackendImpl implements DockerBackend {
     }
     return sandbox;
   }
+}
+
+/** `stream` passed through, failing with `too-large` (in `error` too) after `max` bytes. */
+function capStream(stream: NodeJS.ReadableStream, max: number, what: string): PassThrough & { error?: SandboxError } {
+  const out = new PassThrough() as PassThrough & { error?: SandboxError };
+  let seen = 0;
+  stream.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > max) {
+      out.error ??= new SandboxError('too-large', `${what}: over ${max} bytes`);
+      (stream as unknown as { destroy(): void }).destroy();
+      out.destroy(out.error);
+      return;
+    }
+    if (!out.write(chunk)) {
+      stream.pause();
+      out.once('drain', () => stream.resume());
+    }
+  });
+  stream.on('end', () => out.end());
+  stream.on('error', (e: Error) => out.destroy(e));
+  return out;
 }
 
 /** The first process of a sandbox created with files and no session: extract stdin at `/`, then stay up. */

@@ -10,15 +10,21 @@
  *   `op=exec|py id argv cwd env stdin? timeout_ms? kill_after marker`,
  *   `op=snapshot id dir max_total max_file`, `op=kill id`. `py` runs the Python program on stdin
  *   in a fork of the supervisor (no interpreter start-up).
- * - supervisor -> host: frames `kind (1 byte) | id (u32 BE) | length (u32 BE) | payload`:
+ * - supervisor -> host: frames `kind (1 byte) | id (u32 BE) | length (u32 BE) | payload | tag`,
+ *   the tag being the first 16 bytes of HMAC-SHA256(key, frame number (u64 BE) | the frame before
+ *   it). The key is per sandbox and reaches the supervisor inside its source, on its stdin, before
+ *   any command runs; the supervisor is not dumpable, so nothing in the sandbox can read it. The
+ *   agent's processes can write bytes into the container's stdout (through /proc/1/fd/1), but a
+ *   frame that does not verify ends the session as forged ({@link SupervisorSession.forged}):
  *   `H` hello `{version, pid}`, `a` request accepted, `o`/`e` output bytes, `x` exit
  *   `{exit, timed_out, output_limit}`, `n` snapshot entry `{p, t, m, s?, l?, c?}` followed by `d`
  *   content frames (exactly `s` bytes when `c` is 1), `z` snapshot end `{total}` or `{error}`,
- *   `!` request failed `{message}`.
+ *   `!` request failed `{message}`, `q` quiesce done `{killed, clean, problems, hardened}`.
  * - When the supervisor ends (killed by the agent, crashed), the shell that started it writes a
  *   per-container sentinel and becomes `sleep infinity`: the host sees the session is over even
  *   in the middle of a frame, and the sandbox goes on with `docker exec`.
  */
+import { createHmac } from 'node:crypto';
 import { SandboxError, type CopyOutResult, type SandboxEntry } from './types';
 
 /** Splits Docker's multiplexed stream (8-byte frame headers) without copying payloads. */
@@ -146,6 +152,19 @@ function checkedPath(p: unknown, what: string): string {
   return p;
 }
 
+/** Bytes of HMAC-SHA256 kept as a frame's tag. */
+const TAG_BYTES = 16;
+/** No frame the supervisor sends is larger (its reads are 256 KiB at most): more is forged. */
+const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** What the supervisor's `quiesce` found: see {@link SupervisorSession.quiesce}. */
+export interface SessionQuiesce {
+  killed: number;
+  clean: boolean;
+  problems: string[];
+  hardened: boolean;
+}
+
 export class SupervisorSession {
   /** Resolves with the ready line's kind; rejects (with the first process's stderr) if the stream ends before it. */
   readonly ready: Promise<'session' | 'plain'>;
@@ -164,6 +183,12 @@ export class SupervisorSession {
   private frameParts: Buffer[] = [];
   private sentinelTail = Buffer.alloc(0);
   private readonly sentinel: Buffer;
+  /** The frames' HMAC key (see the wire format) and the number of the next frame. */
+  private seq = 0n;
+  /** Why the stream stopped verifying: bytes that are not the supervisor's were written into it. */
+  forged: string | undefined;
+  /** The supervisor made itself not dumpable (its hello says so). */
+  hardened = false;
   private readonly jobs = new Map<number, Job>();
   private nextId = 1;
   private resolveReady!: (kind: 'session' | 'plain') => void;
@@ -176,6 +201,8 @@ export class SupervisorSession {
   constructor(
     private readonly stream: NodeJS.ReadWriteStream,
     sentinel: string,
+    /** The frames' HMAC key, given to the supervisor with its source. */
+    private readonly key: Buffer,
   ) {
     this.sentinel = Buffer.from(sentinel);
     this.ready = new Promise((resolve, reject) => {
@@ -260,19 +287,43 @@ export class SupervisorSession {
       if (this.header.length < 9) return;
       this.frameKind = String.fromCharCode(this.header[0]!);
       this.frameId = this.header.readUInt32BE(1);
-      this.frameLeft = this.header.readUInt32BE(5);
+      const length = this.header.readUInt32BE(5);
+      if (length > MAX_FRAME_BYTES) {
+        this.forge(`a frame of ${length} bytes`);
+        return;
+      }
+      this.frameHead = this.header;
+      this.frameLeft = length + TAG_BYTES;
       this.header = undefined;
       this.frameParts = [];
-      if (this.frameLeft === 0) this.dispatch();
     }
   }
 
+  /** The stream carries bytes that are not the supervisor's: stop trusting it (and say so). */
+  private forge(what: string): void {
+    this.forged ??= `bytes that are not the supervisor's were written into the sandbox's session channel (${what})`;
+    this.abandon(this.forged);
+  }
+
+  private frameHead: Buffer = Buffer.alloc(0);
+
   private dispatch(): void {
-    const payload = this.frameParts.length === 1 ? this.frameParts[0]! : Buffer.concat(this.frameParts);
+    const whole = this.frameParts.length === 1 ? this.frameParts[0]! : Buffer.concat(this.frameParts);
     this.frameParts = [];
+    const payload = whole.subarray(0, whole.length - TAG_BYTES);
+    const number = Buffer.alloc(8);
+    number.writeBigUInt64BE(this.seq);
+    const tag = createHmac('sha256', this.key).update(number).update(this.frameHead).update(payload).digest().subarray(0, TAG_BYTES);
+    if (!tag.equals(whole.subarray(whole.length - TAG_BYTES))) {
+      this.forge(`frame ${this.seq} does not verify`);
+      return;
+    }
+    this.seq++;
     if (this.frameKind === 'H') {
       try {
-        this.pid = (JSON.parse(payload.toString('utf8')) as { pid?: number }).pid;
+        const hello = JSON.parse(payload.toString('utf8')) as { pid?: number; hardened?: boolean };
+        this.pid = hello.pid;
+        this.hardened = hello.hardened === true;
       } catch {
         // A hello without a readable body still means the supervisor is there.
       }
@@ -392,6 +443,100 @@ export class SupervisorSession {
         if (this.jobs.has(id)) this.send({ op: 'kill', id });
       },
     };
+  }
+
+  /**
+   * Kill every process in the sandbox but Docker's init, the supervisor's shell and the
+   * supervisor, and check those kept are as they were before any command ran. Resolves undefined
+   * when the session could not do it (ended, forged, no answer in `timeoutMs`).
+   */
+  quiesce(timeoutMs = 15_000): Promise<SessionQuiesce | undefined> {
+    if (!this.isAlive) return Promise.resolve(undefined);
+    const id = this.nextId++;
+    return new Promise<SessionQuiesce | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.jobs.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      const job: Job = {
+        accepted: false,
+        onFrame: (kind, payload) => {
+          this.jobs.delete(id);
+          clearTimeout(timer);
+          clearTimeout(job.acceptTimer);
+          if (kind !== 'q') return resolve(undefined);
+          try {
+            const body = JSON.parse(payload.toString('utf8')) as Partial<SessionQuiesce>;
+            resolve({
+              killed: Number(body.killed) || 0,
+              clean: body.clean === true,
+              problems: Array.isArray(body.problems) ? body.problems.map(String) : [],
+              hardened: body.hardened === true,
+            });
+          } catch {
+            resolve(undefined);
+          }
+        },
+        onLost: () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        },
+      };
+      this.register(id, job);
+      this.send({ op: 'quiesce', id });
+    });
+  }
+
+  /**
+   * Record the state of the system trees (programs, libraries, configuration: see the
+   * supervisor's SYSTEM_TREES), `skip` left out, so that {@link changes} reports against it.
+   */
+  baseline(skip: readonly string[], timeoutMs = 30_000): Promise<boolean> {
+    return this.request('baseline', { argv: skip }, timeoutMs).then((r) => r?.kind === 'b');
+  }
+
+  /** What changed in the system trees since {@link baseline}; undefined when it cannot say. */
+  async changes(skip: readonly string[], timeoutMs = 30_000): Promise<{ path: string; kind: 'added' | 'modified' | 'deleted' }[] | undefined> {
+    const r = await this.request('changes', { argv: skip }, timeoutMs);
+    if (r?.kind !== 'c') return undefined;
+    const body = r.body as { changes?: unknown; more?: unknown };
+    if (!Array.isArray(body.changes)) return undefined;
+    const list = body.changes
+      .filter((c): c is [string, 'added' | 'modified' | 'deleted'] => Array.isArray(c) && typeof c[0] === 'string' && ['added', 'modified', 'deleted'].includes(c[1] as string))
+      .map(([path, kind]) => ({ path, kind }));
+    if (Number(body.more) > 0) list.push({ path: `(${Number(body.more)} more changes)`, kind: 'modified' });
+    return list;
+  }
+
+  /** One request answered by one frame; undefined when the session ends or it takes too long. */
+  private request(op: string, fields: RequestFields, timeoutMs: number): Promise<{ kind: string; body: unknown } | undefined> {
+    if (!this.isAlive) return Promise.resolve(undefined);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.jobs.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      const job: Job = {
+        accepted: false,
+        onFrame: (kind, payload) => {
+          this.jobs.delete(id);
+          clearTimeout(timer);
+          clearTimeout(job.acceptTimer);
+          try {
+            resolve({ kind, body: JSON.parse(payload.toString('utf8')) as unknown });
+          } catch {
+            resolve(undefined);
+          }
+        },
+        onLost: () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        },
+      };
+      this.register(id, job);
+      this.send({ ...fields, op, id });
+    });
   }
 
   /**

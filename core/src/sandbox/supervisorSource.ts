@@ -29,8 +29,29 @@ if len(sys.argv) > 1 and sys.argv[1] == 'set':
 else:
     ENV.pop('LC_CTYPE', None)
 
+# Every frame ends with a tag: the first 16 bytes of HMAC-SHA256(KEY, frame number | frame). KEY
+# (prepended to this source by the host, never on a command line or in the environment) lives only
+# in this process, which is not dumpable (see harden): processes of the agent can write to the
+# container's stdout through /proc/1/fd/1, but not make a frame the host accepts.
+try:
+    from _hashlib import hmac_digest as _hmac_digest
+
+    def tag_of(msg):
+        return _hmac_digest(KEY, msg, 'sha256')[:16]
+except ImportError:
+    import hmac as _hmac
+    import hashlib as _hashlib
+
+    def tag_of(msg):
+        return _hmac.new(KEY, msg, _hashlib.sha256).digest()[:16]
+
+SEQ = [0]
+
 def send(kind, ident, payload=b''):
-    data = struct.pack('>cII', kind, ident, len(payload)) + payload
+    head = struct.pack('>cII', kind, ident, len(payload))
+    tag = tag_of(struct.pack('>Q', SEQ[0]) + head + payload)
+    SEQ[0] += 1
+    data = head + payload + tag
     view = memoryview(data)
     while view:
         n = os.write(OUT, view)
@@ -127,6 +148,38 @@ def close_fd(fd):
     except (KeyError, ValueError):
         pass
     os.close(fd)
+
+# Output pipes still held open by processes a command left running after it exited: read and
+# dropped until they close, so that an exec ends when its command does (\`sleep 300 & echo hi\`).
+detached = set()
+
+def drain_exited(job):
+    # The command exited: what it wrote before is in its pipes. Forward that (at most 1 MiB more a
+    # stream), then detach the pipes that processes it started still hold open.
+    for fd in list(job.fds):
+        kind = job.fds[fd]
+        try:
+            os.set_blocking(fd, False)
+        except OSError:
+            pass
+        got = 0
+        while got < (1 << 20) and fd in job.fds:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b''
+            if not data:
+                del job.fds[fd]
+                close_fd(fd)
+                break
+            got += len(data)
+            forward(job, kind, data)
+    for fd in list(job.fds):
+        del job.fds[fd]
+        detached.add(fd)
+    maybe_done(job)
 
 def maybe_done(job):
     if job.status is None or job.fds or job.id not in jobs:
@@ -270,6 +323,15 @@ def spawn(ident, req):
         os.close(w_in)
 
 def on_output(job, fd):
+    if fd in detached:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b''
+        if not data:
+            detached.discard(fd)
+            close_fd(fd)
+        return
     kind = job.fds[fd]
     try:
         data = os.read(fd, 65536)
@@ -280,6 +342,9 @@ def on_output(job, fd):
         close_fd(fd)
         maybe_done(job)
         return
+    forward(job, kind, data)
+
+def forward(job, kind, data):
     if job.output_limit:
         return  # killed for its output: drain without forwarding
     job.counts[kind] += len(data)
@@ -311,7 +376,7 @@ def reap():
         for job in list(jobs.values()):
             if job.pid == pid:
                 job.status = st
-                maybe_done(job)
+                drain_exited(job)
 
 def snapshot(ident, req):
     # Entries in pre-order, names sorted, never following a symlink; a file's content follows
@@ -397,6 +462,159 @@ def snapshot(ident, req):
         yield
     send_json(b'z', ident, {'total': total})
 
+def harden():
+    # Not dumpable: changing the effective gid resets the dumpable flag to fs.suid_dumpable (0 or
+    # 2, never 1), so processes of the agent (root in the container, without CAP_SYS_PTRACE) can
+    # neither ptrace this process nor open its /proc/<pid>/mem, environ or fd/. Its forks (the
+    # verifier's runner) inherit it; commands it executes become dumpable again.
+    try:
+        gid = os.getegid()
+        os.setegid(65534 if gid != 65534 else 65533)
+        os.setegid(gid)
+        return True
+    except OSError:
+        return False
+
+def proc_state(pid):
+    # What a kept process (Docker's init, the shell that started us) looks like: its program, its
+    # thread count and the system call it waits in. Code injected through /proc/<pid>/mem shows
+    # as a change of one of them.
+    state = []
+    try:
+        state.append(os.readlink('/proc/%d/exe' % pid))
+    except OSError:
+        state.append(None)
+    try:
+        state.append(len(os.listdir('/proc/%d/task' % pid)))
+    except OSError:
+        state.append(None)
+    try:
+        with open('/proc/%d/syscall' % pid, 'rb') as f:
+            state.append(f.read().split(b' ', 1)[0])
+    except OSError:
+        state.append(None)
+    return state
+
+KEPT = {}
+
+def quiesce(ident):
+    # The agent phase is over: stop then kill every process but Docker's init, our shell and us,
+    # whatever session, group or signal mask it has, until /proc shows none (reaped).
+    me = os.getpid()
+    keep = set([me]) | set(KEPT)
+    seen = set()
+    deadline = time.monotonic() + 5.0
+    clean = False
+    while True:
+        pids = [int(d) for d in os.listdir('/proc') if d.isdigit() and int(d) not in keep]
+        if not pids:
+            clean = True
+            break
+        if time.monotonic() > deadline:
+            break
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for p in pids:
+                try:
+                    os.kill(p, sig)
+                    seen.add(p)
+                except OSError:
+                    pass
+        reap()
+        time.sleep(0.001)
+    problems = []
+    if not clean:
+        problems.append('%d processes still there after 5 s' % len(pids))
+    for pid, base in KEPT.items():
+        for _ in range(50):
+            now = proc_state(pid)
+            if now == base:
+                break
+            time.sleep(0.004)
+        else:
+            problems.append('process %d is not as it was before the agent started (%r, was %r)' % (pid, now, base))
+    send_json(b'q', ident, {'killed': len(seen), 'clean': clean and not problems, 'problems': problems, 'hardened': HARDENED})
+
+HARDENED = False
+
+# Where what a grader runs comes from: programs, libraries, Python's import path, loader and
+# shell configuration. No process can set a ctime (it needs CAP_SYS_TIME), so anything created,
+# written, renamed, linked, chmod-ed or removed there after the agent phase began has a ctime (or
+# its directory has) at or after T0. On overlayfs (Docker's usual root), a change anywhere below a
+# directory of the image copies that directory up, which gives it a new ctime: a directory whose
+# ctime is older than the container is untouched below, and its subtree is not walked.
+SYSTEM_TREES = ('/usr/bin', '/usr/sbin', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libx32', '/usr/libexec',
+                '/usr/local', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt')
+HOME_ENTRIES = ('.local', '.bashrc', '.bash_profile', '.bash_login', '.profile', '.pythonrc', '.pythonrc.py')
+ENGINE_FILES = ('/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/etc/mtab')
+# T0 (ns): the start of the agent phase, less the coarse clock's lag behind the real time.
+T0 = [None]
+
+def container_born():
+    # When this container started (PID 1's start), less a margin for what the engine copied in
+    # before starting it; None when it cannot be told, or when the root is not overlayfs.
+    try:
+        with open('/proc/self/mountinfo', 'rb') as f:
+            for line in f:
+                left, _, right = line.partition(b' - ')
+                if left.split(b' ')[4] == b'/':
+                    if right.split(b' ')[0] != b'overlay':
+                        return None
+        with open('/proc/stat', 'rb') as f:
+            btime = [int(l.split()[1]) for l in f if l.startswith(b'btime ')][0]
+        with open('/proc/1/stat', 'rb') as f:
+            ticks = int(f.read().rpartition(b')')[2].split()[19])
+        return int((btime + ticks / float(os.sysconf('SC_CLK_TCK')) - 30) * 1e9)
+    except Exception:
+        return None
+
+def baseline(ident, req):
+    T0[0] = time.time_ns() - 20 * 1000000 if hasattr(time, 'time_ns') else int((time.time() - 0.02) * 1e9)
+    send_json(b'b', ident, {'t0': T0[0]})
+
+def changes(ident, req):
+    t0 = T0[0]
+    if t0 is None:
+        send_json(b'!', ident, {'message': 'no baseline'})
+        return
+    started = time.monotonic()
+    skip = set(req.get('argv') or [])
+    born = container_born()
+    tops = list(SYSTEM_TREES)
+    for home in ['/root'] + ['/home/' + n for n in (os.listdir('/home') if os.path.isdir('/home') else [])]:
+        tops.extend(home + '/' + e for e in HOME_ENTRIES)
+    out = []
+    seen = [0]
+
+    def visit(p, st):
+        seen[0] += 1
+        if p in skip or p in ENGINE_FILES:
+            return
+        if st.st_ctime_ns >= t0:
+            out.append([p, 'modified'])
+        if stat.S_ISDIR(st.st_mode) and not (born is not None and st.st_ctime_ns < born):
+            stack.append(p)
+
+    stack = []
+    for top in tops:
+        try:
+            visit(top, os.lstat(top))
+        except OSError:
+            pass
+    while stack:
+        d = stack.pop()
+        try:
+            it = os.scandir(d)
+        except OSError:
+            continue
+        with it:
+            for e in it:
+                try:
+                    visit(e.path, e.stat(follow_symlinks=False))
+                except OSError:
+                    pass
+    out.sort()
+    send_json(b'c', ident, {'changes': out[:5000], 'more': max(0, len(out) - 5000), 'entries': seen[0], 'overlay': born is not None, 'ms': (time.monotonic() - started) * 1000})
+
 def handle(line):
     try:
         req = parse_request(line)
@@ -421,6 +639,12 @@ def handle(line):
         op = req.get('op')
         if op == 'snapshot':
             snapshots[ident] = snapshot(ident, req)
+        elif op == 'quiesce':
+            quiesce(ident)
+        elif op == 'baseline':
+            baseline(ident, req)
+        elif op == 'changes':
+            changes(ident, req)
         elif op in ('exec', 'py'):
             spawn(ident, req)
         else:
@@ -429,6 +653,11 @@ def handle(line):
         send_json(b'!', ident, {'message': '%s: %s' % (type(e).__name__, e)})
 
 def main():
+    global HARDENED
+    HARDENED = harden()
+    for pid in set([1, os.getppid()]):
+        if pid != os.getpid():
+            KEPT[pid] = proc_state(pid)
     rd, wr = os.pipe()
     os.set_blocking(wr, False)
     os.set_blocking(rd, False)
@@ -436,7 +665,7 @@ def main():
     signal.set_wakeup_fd(wr)
     poller.register(rd, select.POLLIN)
     poller.register(0, select.POLLIN)
-    send_json(b'H', 0, {'version': 1, 'pid': os.getpid()})
+    send_json(b'H', 0, {'version': 2, 'pid': os.getpid(), 'hardened': HARDENED})
     pending = []
     stdin_open = True
     while stdin_open or jobs:
@@ -476,7 +705,9 @@ def main():
                 job = fd_owner.get(fd)
                 if job is None:
                     continue
-                if fd == job.stdin_fd:
+                if fd in detached:
+                    on_output(job, fd)
+                elif fd == job.stdin_fd:
                     on_stdin(job, fd)
                 elif fd in job.fds:
                     on_output(job, fd)

@@ -157,8 +157,22 @@ export interface QuiesceReport {
   killed: number;
   /** Every process of the agent phase is gone; false: grading must not happen in this sandbox. */
   clean: boolean;
+  /**
+   * The sandbox had to be stopped to be quiesced (its supervisor was not trustworthy or could
+   * not kill everything): only `copyOut` and `changes` work on it now; grade elsewhere.
+   */
+  stopped: boolean;
+  /** Evidence that something in the sandbox worked against the harness (forged frames...). */
+  tampering: string[];
   /** How it was done or why it is not clean, for the trial's log and result. */
   detail: string;
+}
+
+/** One entry of the engine's diff of a container's file system against its image. */
+export interface FileSystemChange {
+  /** Absolute path in the sandbox. */
+  path: string;
+  kind: 'modified' | 'added' | 'deleted';
 }
 
 /** A command: argv (run as is) or a string (run with `bash -c`). */
@@ -188,6 +202,17 @@ export interface Sandbox {
    * The sandbox stays usable (`exec`, `copyIn`, `copyOut`). Never throws but for cancellation.
    */
   quiesce?(options?: { signal?: AbortSignal }): Promise<QuiesceReport>;
+  /**
+   * Optional: what changed in the sandbox's file system since it was created from its image, as
+   * the engine (not anything inside the sandbox) sees it. Works on a stopped sandbox too.
+   */
+  changes?(options?: { signal?: AbortSignal }): Promise<FileSystemChange[]>;
+  /**
+   * Optional: record, in a trusted way, the state of what graders run (programs, libraries,
+   * configuration), so that `changes` reports what changed since (cheaply, without the engine's
+   * whole-container diff). Call it right before the agent phase.
+   */
+  baseline?(options?: { signal?: AbortSignal }): Promise<void>;
   /** Stop and remove everything; never throws; idempotent. */
   dispose(): Promise<void>;
 }
@@ -204,4 +229,10 @@ export interface SandboxBackend {
    * process-wide registry (see registry.ts).
    */
   create(spec: SandboxSpec, files: readonly SandboxFile[], options?: { signal?: AbortSignal }): Promise<Sandbox>;
+  /**
+   * Optional: a fresh sandbox made like `source` (its image, environment and limits; no network,
+   * no mounts) holding a copy of `source`'s directory `dir`, for grading what an agent left
+   * without anything else it left. `source` may be stopped (see {@link Sandbox.quiesce}).
+   */
+  createGrader?(source: Sandbox, dir: string, options?: { signal?: AbortSignal }): Promise<Sandbox>;
 }

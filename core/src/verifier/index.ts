@@ -162,12 +162,16 @@ export async function runVerifier(task: ResolvedTask, sandbox: Sandbox, ctx: Ver
 
   const run = sandboxRun ? await sandboxRun : undefined;
   if (run?.report.done?.python) log(`verifier: in-sandbox checks ran with Python ${run.report.done.python}`);
+  // Files of ours changed under the checks: none of their verdicts can be trusted.
+  const changed = run?.report.done?.changed;
+  if (changed) log(`verifier: ! ${changed}`);
 
   // -- 4. results in the task's order, then the score
   const checks: CheckResult[] = slots.map((s) => {
     let verdict: SandboxVerdict;
     if (s.kind === 'fixed') verdict = { ...s.verdict, durationMs: 0 };
     else if (s.kind === 'host') verdict = hostVerdicts.get(s)!;
+    else if (changed) verdict = { score: 0, message: `not graded: ${changed}`, error: { kind: 'tampered', message: changed }, durationMs: 0 };
     else {
       const r = run!.report.checks.get(`${s.checkKind}:${s.id}`);
       if (!r) verdict = { score: 0, message: run!.missingReason.message, error: run!.missingReason, durationMs: 0 };
@@ -214,6 +218,7 @@ export async function runVerifier(task: ResolvedTask, sandbox: Sandbox, ctx: Ver
     ...(snapshot ? { snapshot } : {}),
     ...(snapshotError ? { snapshotError: snapshotError.message } : {}),
     notes,
+    filesIntact: run?.report.done ? !changed : null,
   };
   log(`verifier: reward ${result.reward.toFixed(4)} (${result.solved ? 'solved' : 'not solved'}) in ${result.durationMs} ms`);
   return result;

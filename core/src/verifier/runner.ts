@@ -188,6 +188,8 @@ export type PythonChildResult = { kind: 'value'; value: PythonValue } | { kind: 
 
 export interface RunnerDone {
   fatal: { kind: VerifierErrorKind; message: string } | null;
+  /** Set when the verifier's files were not intact after the checks ran: what changed. */
+  changed?: string;
   python?: string;
   duration_ms?: number;
 }
@@ -211,7 +213,10 @@ export function parseRunnerOutput(stdout: string, marker: string): RunnerReport 
     }
     if (!obj || typeof obj !== 'object') continue;
     const o = obj as Record<string, unknown>;
-    if (o.done === true) done = { fatal: (o.fatal as RunnerDone['fatal']) ?? null, python: o.python as string, duration_ms: o.duration_ms as number };
+    if (o.done === true) {
+      done = { fatal: (o.fatal as RunnerDone['fatal']) ?? null, python: o.python as string, duration_ms: o.duration_ms as number };
+      if (typeof o.changed === 'string') done.changed = o.changed;
+    }
     else if (typeof o.id === 'string' && typeof o.kind === 'string') checks.set(`${o.kind}:${o.id}`, o as unknown as RunnerCheckReport);
   }
   return done ? { checks, done } : { checks };

@@ -298,6 +298,7 @@ class Run(object):
         self.dir = os.path.join(os.environ.get("TMPDIR") or "/tmp", spec["dir_name"])
         self.created = False
         self.files = {}
+        self.placed = {}
         env = dict(os.environ)
         env.update(spec["env"])
         env["OPENCLAW_REWARD_PAYLOAD"] = os.path.join(self.dir, "payload.json")
@@ -425,6 +426,21 @@ class Run(object):
                     raise Tampered("reward/%s differs from the task's file after it was placed" % rel)
         if seen != set(want):
             raise Tampered("reward/ lost files while it was being placed: %s" % ", ".join(sorted(set(want) - seen)))
+        self.placed = want
+
+    def intact(self):
+        # After every check: the verifier's own files still hold what was written (what grading
+        # added next to them, e.g. __pycache__, is not ours to judge).
+        for rel in self.files:
+            self.verify(rel)
+        rd = os.path.join(self.root, "reward")
+        for rel, data in self.placed.items():
+            full = os.path.join(rd, rel)
+            if data is None:
+                if os.path.islink(full) or not os.path.isdir(full):
+                    raise Tampered("reward/%s was replaced while the checks ran" % rel)
+            elif os.path.islink(full) or not same_file(full, data):
+                raise Tampered("reward/%s was changed while the checks ran" % rel)
 
     def reward(self):
         rw = self.spec["reward"]
@@ -452,6 +468,7 @@ def main(spec):
     MARKER = spec["marker"]
     run = None
     fatal = None
+    changed = None
     try:
         if sys.version_info < (3, 9):
             fatal = {"kind": "unavailable", "message": "the sandbox's python3 is %s; the verifier needs 3.9 or newer" % sys.version.split()[0]}
@@ -461,6 +478,10 @@ def main(spec):
             run.commands()
             run.python()
             run.reward()
+            try:
+                run.intact()
+            except Tampered as e:
+                changed = str(e)
     except Tampered as e:
         fatal = {"kind": "tampered", "message": str(e)}
     except BaseException:
@@ -473,7 +494,7 @@ def main(spec):
             except OSError:
                 pass
     took = (time.monotonic() - run.t0) * 1000 if run is not None else 0
-    emit({"done": True, "fatal": fatal, "python": sys.version.split()[0], "duration_ms": took})
+    emit({"done": True, "fatal": fatal, "changed": changed, "python": sys.version.split()[0], "duration_ms": took})
 
 
 CHILD = ${JSON.stringify(CHILD)}

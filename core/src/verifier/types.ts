@@ -78,6 +78,11 @@ export interface VerifierResult {
   snapshotError?: string;
   /** Things a reader should know about how the reward was computed. */
   notes: string[];
+  /**
+   * Whether the verifier's files (reward folder, python checks, payload) were byte for byte what
+   * was written after the last check ran; null when nothing ran in the sandbox.
+   */
+  filesIntact: boolean | null;
 }
 
 export interface VerifierContext {
