@@ -261,6 +261,10 @@ async function resolveAgent(options: RunOptions, io: Io): Promise<ResolvedAgent 
     config = resolved.config;
   }
   const redactor = Redactor.for({ apiKey: config.apiKey, baseUrl: config.baseUrl });
+  if (!blackBox && /^https?:\/\/[^/?#]*@/i.test(config.baseUrl)) {
+    // fetch refuses URLs with credentials; say so rather than fail every call.
+    return `the built-in agent cannot send credentials inside the base URL (${redactUrl(config.baseUrl)}): put the key in CLAWGYM_API_KEY (or the variable --api-key-env names) instead`;
+  }
   let agent: Agent;
   if (blackBox) {
     // The agent runs in the sandbox and reaches this endpoint only through the host-side proxy.

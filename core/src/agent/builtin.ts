@@ -227,8 +227,14 @@ async function runBuiltin(ctx: AgentContext, options: BuiltinAgentOptions, limit
   const wall = new AbortController();
   const wallTimer = setTimeout(() => wall.abort(new Error('wall time')), ctx.timeoutMs);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, wall.signal]) : wall.signal;
+  // A query in the base URL (`?api-version=`, `?api_key=`) goes on every request: the client
+  // would otherwise append paths after it.
+  const base = new URL(cfg.baseUrl);
+  const defaultQuery = Object.fromEntries(base.searchParams);
+  base.search = '';
   const client = new OpenAI({
-    baseURL: cfg.baseUrl,
+    baseURL: base.toString().replace(/\/+$/, ''),
+    ...(Object.keys(defaultQuery).length ? { defaultQuery } : {}),
     apiKey: cfg.apiKey,
     maxRetries: 0, // ours: a stream cut short must be retried whole too
     timeout: limits.requestTimeoutMs,
