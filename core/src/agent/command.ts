@@ -234,7 +234,7 @@ export async function runBlackBox(ctx: AgentContext, options: CommandAgentOption
   const exchanges = [...state.exchanges];
   const chat = exchanges.filter((e) => /\/chat\/completions$/.test(e.path));
   const trajectory = blackBoxTrajectory(ctx, { name: options.name, version: options.version ?? CLAWGYM_VERSION, model: options.model.model, ...(options.extra ? { extra: options.extra } : {}) }, exchanges, options.maxTrajectoryBytes);
-  const cut = (trajectory.extra as { truncated?: { limit_bytes: number } } | undefined)?.truncated;
+  const cut = (trajectory.extra as { trajectory_cap?: { limit_bytes: number } } | undefined)?.trajectory_cap;
   const step = {
     type: 'command',
     command: options.command,

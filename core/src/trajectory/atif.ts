@@ -374,7 +374,7 @@ export interface TrajectoryBuilderInit {
   /**
    * Bytes of text (messages, reasoning, tool-call arguments, observations; token arrays at 8 bytes
    * a number) the trajectory keeps. Past it, text is cut with a marker and the step records
-   * `extra.truncated`; steps themselves are still added. Default: no cap.
+   * `extra.trajectory_cap` (the trajectory's too); steps themselves are still added. Default: no cap.
    */
   maxBytes?: number;
 }
@@ -396,6 +396,15 @@ function headBytes(text: string, room: number): string {
   let out = Buffer.from(text, 'utf8').subarray(0, Math.max(0, room)).toString('utf8');
   // A character cut in half decodes to U+FFFD at the end: drop it.
   if (out.endsWith('\uFFFD')) out = out.slice(0, -1);
+  return out;
+}
+
+/** The last bytes of a text that fit `room` (whole characters). */
+function tailBytes(text: string, room: number): string {
+  if (room <= 0) return '';
+  const buf = Buffer.from(text, 'utf8');
+  let out = buf.subarray(Math.max(0, buf.length - room)).toString('utf8');
+  if (out.startsWith('\uFFFD')) out = out.slice(1);
   return out;
 }
 
@@ -430,12 +439,15 @@ export class TrajectoryBuilder {
       this.room -= size;
       return text;
     }
-    const marker = trajectoryCutMarker(this.init.maxBytes!, 0);
-    const head = headBytes(text, this.room - Buffer.byteLength(marker));
-    const kept = Buffer.byteLength(head);
+    // The head and the tail kept (where a reply's own cut marker is), the middle cut.
+    const marker = trajectoryCutMarker(this.init.maxBytes!, size);
+    const room = Math.max(0, this.room - Buffer.byteLength(marker));
+    const head = headBytes(text, Math.ceil(room / 2));
+    const tail = tailBytes(text, Math.floor(room / 2));
+    const kept = Buffer.byteLength(head) + Buffer.byteLength(tail);
     this.room = Math.max(0, this.room - kept);
     cut.push(field);
-    return `${head}${trajectoryCutMarker(this.init.maxBytes!, size - kept)}`;
+    return `${head}${trajectoryCutMarker(this.init.maxBytes!, size - kept)}${tail}`;
   }
 
   private takeContent(content: AtifContent, cut: string[], field: string): AtifContent {
@@ -478,14 +490,14 @@ export class TrajectoryBuilder {
       }
       out.metrics = m;
     }
-    if (cut.length) out.extra = { ...out.extra, truncated: { fields: cut, limit_bytes: this.init.maxBytes! } satisfies AtifTruncation };
+    if (cut.length) out.extra = { ...out.extra, trajectory_cap: { fields: cut, limit_bytes: this.init.maxBytes! } satisfies AtifTruncation };
     return out;
   }
 
   private push(raw: Omit<AtifStep, 'step_id' | 'timestamp'>): number {
     const step = this.capStep(raw);
     const full: AtifStep = { step_id: this.steps.length + 1, timestamp: this.now().toISOString(), ...step };
-    if (step.extra?.truncated) this.cutSteps.push(full.step_id);
+    if (step.extra?.trajectory_cap) this.cutSteps.push(full.step_id);
     this.steps.push(full);
     // A copy: observations appended later arrive as their own events, not by mutating this one.
     this.init.onEvent?.({ type: 'step', step: structuredClone(full) });
@@ -531,7 +543,7 @@ export class TrajectoryBuilder {
       const cut: string[] = [];
       if (this.room !== Infinity) this.room = Math.max(0, this.room - RESULT_OVERHEAD);
       const content = this.take(r.content, cut, 'content');
-      const extra = cut.length ? { ...r.extra, truncated: { fields: cut, limit_bytes: this.init.maxBytes! } satisfies AtifTruncation } : r.extra;
+      const extra = cut.length ? { ...r.extra, trajectory_cap: { fields: cut, limit_bytes: this.init.maxBytes! } satisfies AtifTruncation } : r.extra;
       if (cut.length && !this.cutSteps.includes(stepId)) this.cutSteps.push(stepId);
       return defined({ source_call_id: r.source_call_id, content, extra });
     });
@@ -553,7 +565,7 @@ export class TrajectoryBuilder {
       steps: structuredClone(this.steps),
       notes: this.notes,
       final_metrics: computeFinalMetrics(this.steps),
-      extra: this.cutSteps.length ? { truncated: { limit_bytes: this.init.maxBytes!, steps: [...this.cutSteps] } } : undefined,
+      extra: this.cutSteps.length ? { trajectory_cap: { limit_bytes: this.init.maxBytes!, steps: [...this.cutSteps] } } : undefined,
     });
   }
 
