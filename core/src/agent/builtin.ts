@@ -17,7 +17,7 @@ import { SandboxError } from '../sandbox/types';
 import { formatMs, startTrajectory, type Agent, type AgentContext, type AgentOutcome, type AgentStatus } from '../run/agents';
 import { cutMarker, DEFAULT_CAPS, type Truncation } from '../run/limits';
 import type { AtifStepMetrics } from '../trajectory/atif';
-import { TOOL_DEFINITIONS, ToolBox } from './tools';
+import { cutMiddle, TOOL_DEFINITIONS, ToolBox } from './tools';
 
 export interface ModelConfig {
   /** e.g. `https://api.openai.com/v1`, `http://127.0.0.1:8000/v1`. */
@@ -342,7 +342,9 @@ async function runBuiltin(ctx: AgentContext, options: BuiltinAgentOptions, limit
       });
       const assistant: ChatCompletionMessageParam = {
         role: 'assistant',
-        content: reply.content || null,
+        // A reply cut at its cap goes back to the model as its head and tail only: cut replies
+        // (an endless stream) must not grow every later request by a whole cap each.
+        content: (reply.cut ? cutMiddle(reply.content, tools.observationChars) : reply.content) || null,
         ...(reply.toolCalls.length
           ? { tool_calls: reply.toolCalls.map((c): ChatCompletionMessageToolCall => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) }
           : {}),
