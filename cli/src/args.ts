@@ -22,6 +22,11 @@ const MODEL_FLAGS = {
   price: { type: 'string' },
   logprobs: { type: 'boolean' },
   'no-stream': { type: 'boolean' },
+  // per-trial caps of what the model and the tools send back (run/limits.ts)
+  'max-reply-bytes': { type: 'string' },
+  'max-reply-tokens': { type: 'string' },
+  'max-observation': { type: 'string' },
+  'max-trajectory-bytes': { type: 'string' },
 } as const;
 
 /** The flags that only mean something to model-driven agents. */
@@ -41,6 +46,7 @@ const RUN_FLAGS = {
   memory: { type: 'string' },
   pids: { type: 'string' },
   json: { type: 'boolean' },
+  'max-event-bytes': { type: 'string' },
   color: { type: 'boolean' },
   'no-color': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -170,7 +176,34 @@ function parseModelFlags(v: Partial<Record<keyof typeof MODEL_FLAGS, string | bo
   }
   if (v.logprobs) m.flags.logprobs = true;
   if (v['no-stream']) m.stream = false;
+  for (const [flag, key, min] of [['max-reply-bytes', 'maxReplyBytes', 1024], ['max-trajectory-bytes', 'maxTrajectoryBytes', 64 * 1024]] as const) {
+    const raw = v[flag];
+    if (typeof raw !== 'string') continue;
+    const n = sizeFlag(raw, flag, min);
+    if (typeof n === 'string') return n;
+    m.limits[key] = n;
+  }
+  for (const [flag, key, min] of [['max-reply-tokens', 'maxReplyTokens', 16], ['max-observation', 'maxObservationChars', 200]] as const) {
+    const raw = v[flag];
+    if (typeof raw !== 'string') continue;
+    const n = positiveInt(raw, flag, 0);
+    if (typeof n === 'string') return n;
+    if (n < min) return `\`--${flag}\` needs at least ${min}, not \`${raw}\``;
+    m.limits[key] = n;
+  }
   return m;
+}
+
+/** A size flag (`65536`, `64k`, `16m`) of at least `min` bytes. */
+function sizeFlag(raw: string, flag: string, min: number): number | string {
+  let n: number;
+  try {
+    n = parseSize(/^\d+$/.test(raw) ? Number(raw) : raw);
+  } catch {
+    return `\`--${flag}\` needs a size (e.g. 65536, 64k, 16m), not \`${raw}\``;
+  }
+  if (!Number.isFinite(n) || n < min) return `\`--${flag}\` needs at least ${min} bytes, not \`${raw}\``;
+  return n;
 }
 
 /** The default folder run folders go under (relative to the working directory). */
@@ -340,6 +373,11 @@ export function parseCommandLine(argv: readonly string[]): ParseResult {
         json: !!v.json,
       };
       if (v['no-save'] && v['runs-dir']) return fail('`--no-save` and `--runs-dir` contradict each other');
+      if (v['max-event-bytes'] !== undefined) {
+        const n = sizeFlag(v['max-event-bytes'], 'max-event-bytes', 4096);
+        if (typeof n === 'string') return fail(n);
+        options.maxEventBytes = n;
+      }
       if (v.image) options.image = v.image;
       if (v['fresh-grading']) options.freshGrading = true;
       if (v.color) options.color = true;

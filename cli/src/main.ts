@@ -31,6 +31,8 @@ Options:
   --fresh-grading               Grade every trial in a fresh sandbox, even when the engine's diff
                                 shows nothing outside the workspace that could affect grading
   --json                        Print the event stream as JSON lines on stdout
+  --max-event-bytes SIZE        Per trial, bytes of output and trajectory events in events.jsonl
+                                and --json (default 16m)
   --color, --no-color           Force colors on or off
   -h, --help                    Show this help
 `;
@@ -112,12 +114,17 @@ The built-in agent's model (any OpenAI-compatible endpoint; the key only from th
   --price IN,OUT                USD per million input and output tokens (for costs)
   --logprobs                    Ask for logprobs and token ids (kept in the trajectory)
   --no-stream                   Whole replies instead of streamed ones
+  --max-reply-bytes SIZE, --max-reply-tokens N
+                                Cut one reply there, aborting its request (default 1m, 65536)
+  --max-observation N           Characters of one tool result shown to the model (default 12000)
+  --max-trajectory-bytes SIZE   Text trajectory.json keeps (default 32m)
 
 ${RUN_COMMON}
 Exit codes:
   0  every trial passed (reward >= the task's pass_threshold)
-  1  a trial failed or errored, or a task could not be loaded
+  1  a trial failed, or a task could not be loaded
   2  usage error
+  3  a trial ended in error (the engine, a setup command, our code), whatever else happened
   130  cancelled (Ctrl-C)
 `,
   check: `Usage: clawgym check [options] <tasks...>
@@ -131,6 +138,7 @@ Exit codes:
   0  every task passed the filter
   1  a task was rejected or could not be loaded
   2  usage error
+  3  a trial ended in error (the engine, a setup command, our code)
   130  cancelled (Ctrl-C)
 `,
   import: `Usage: clawgym import <split_dir or task dirs...> --out <dir> [--overwrite]

@@ -5,7 +5,11 @@
  * `--json` prints the run's event stream as JSON lines on stdout instead (what the extension
  * reads). Ctrl-C cancels: trials in flight are cancelled, their sandboxes removed, the run folder
  * keeps everything finished, and the exit code is 130. A second Ctrl-C removes the sandboxes
- * and exits at once.
+ * and exits at once. Exit codes: 0 every trial passed, 1 a trial failed (or a task could not be
+ * loaded), 3 a trial ended in an infrastructure error (engine, setup, our code), 2 usage.
+ *
+ * The model key and the base URL's credentials are redacted (core/src/redact.ts) from all this
+ * prints and from everything the run writes.
  */
 import { findTasks } from '../../core/src/clawgym';
 import { cachedFileSystem, nodeFileSystem } from '../../core/src/language';
@@ -23,11 +27,14 @@ import { disposeAll } from '../../core/src/sandbox/registry';
 import { selectBackend, type BackendChoice } from '../../core/src/sandbox/select';
 import { SandboxError } from '../../core/src/sandbox/types';
 import { DEFAULT_IMAGE } from '../../core/src/model/schema';
+import { Redactor, redactUrl } from '../../core/src/redact';
 import { displayPath, formatLine, locate, sortDiagnostics, useColor } from './report';
 import type { Io } from './validate';
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './validate';
 
 export const EXIT_CANCELLED = 130;
+/** A trial ended in `error` (the engine, a setup command, our code): apart from failures (1). */
+export const EXIT_ERRORS = 3;
 
 export interface RunOptions {
   agent: string;
@@ -47,6 +54,8 @@ export interface RunOptions {
   model?: { flags: ModelFlags; limits: BuiltinAgentLimits; script?: string; stream?: boolean };
   /** The replay agent's recording: a trajectory.json, a trial folder or a run folder. */
   replay?: string;
+  /** Bytes of output and trajectory events per trial (events.jsonl and `--json`). */
+  maxEventBytes?: number;
 }
 
 /** Load every task; print why the refused ones were refused. */
@@ -219,15 +228,17 @@ interface ResolvedAgent {
   agent: Agent;
   /** What config.json records about the agent (never a key). */
   meta: Record<string, unknown>;
+  /** The run's secrets (the key, the URL's credentials). */
+  redactor: Redactor;
   close(): Promise<void>;
 }
 
 /** The agent a run uses; a message (usage error) when it cannot be had. */
 async function resolveAgent(options: RunOptions, io: Io): Promise<ResolvedAgent | string> {
   const builtin = BUILTIN_AGENTS[options.agent];
-  if (builtin) return { agent: builtin, meta: { name: builtin.name }, close: async () => undefined };
+  if (builtin) return { agent: builtin, meta: { name: builtin.name }, redactor: new Redactor(), close: async () => undefined };
   if (options.agent === 'replay' && options.replay) {
-    return { agent: createReplayAgent(options.replay), meta: { name: 'replay', trajectory: options.replay }, close: async () => undefined };
+    return { agent: createReplayAgent(options.replay), meta: { name: 'replay', trajectory: options.replay }, redactor: new Redactor(), close: async () => undefined };
   }
   const blackBox = isBlackBox(options.agent);
   if (options.agent !== 'builtin' && !blackBox) return `unknown agent \`${options.agent}\`; available: ${[...AGENT_NAMES, ...BLACK_BOX_AGENTS, 'command:<shell script>'].join(', ')}`;
@@ -251,18 +262,26 @@ async function resolveAgent(options: RunOptions, io: Io): Promise<ResolvedAgent 
     if (!resolved.ok) return resolved.message;
     config = resolved.config;
   }
+  const redactor = Redactor.for({ apiKey: config.apiKey, baseUrl: config.baseUrl });
+  if (!blackBox && /^https?:\/\/[^/?#]*@/i.test(config.baseUrl)) {
+    // fetch refuses URLs with credentials; say so rather than fail every call.
+    return `the built-in agent cannot send credentials inside the base URL (${redactUrl(config.baseUrl)}): put the key in CLAWGYM_API_KEY (or the variable --api-key-env names) instead`;
+  }
   let agent: Agent;
   if (blackBox) {
     // The agent runs in the sandbox and reaches this endpoint only through the host-side proxy.
     // (A scripted server picks its replies by the task's `match`: black-box agents send no task header.)
     const model = { baseUrl: config.baseUrl, apiKey: config.apiKey, model: config.model };
-    agent = options.agent.startsWith('command:') ? commandAgent(model, options.agent.slice('command:'.length)) : blackBoxAgents(model)[options.agent]!;
+    const caps = m.limits.maxTrajectoryBytes !== undefined ? { maxTrajectoryBytes: m.limits.maxTrajectoryBytes } : {};
+    agent = options.agent.startsWith('command:') ? commandAgent(model, options.agent.slice('command:'.length), 'command', caps) : blackBoxAgents(model, caps)[options.agent]!;
   } else {
-    agent = createBuiltinAgent({ model: config, ...m.limits, ...(m.stream === false ? { stream: false } : {}), sendTaskHeader: server !== undefined });
+    agent = createBuiltinAgent({ model: config, ...m.limits, ...(m.stream === false ? { stream: false } : {}), sendTaskHeader: server !== undefined, redactor });
   }
   return {
     agent,
-    meta: { name: agent.name, model: config.model, baseUrl: config.baseUrl, scripted: m.script, temperature: config.temperature, maxTokens: config.maxTokens, limits: m.limits },
+    redactor,
+    // The URL as it may be printed: credentials in it are `[redacted]`.
+    meta: { name: agent.name, model: config.model, baseUrl: redactUrl(config.baseUrl), scripted: m.script, temperature: config.temperature, maxTokens: config.maxTokens, limits: m.limits },
     close: async () => {
       await server?.close();
     },
@@ -270,18 +289,38 @@ async function resolveAgent(options: RunOptions, io: Io): Promise<ResolvedAgent 
 }
 
 /** `clawgym run`. */
-export async function runRun(paths: readonly string[], options: RunOptions, io: Io): Promise<number> {
-  const color = useColor(io.stdoutIsTTY, io.env, options.color);
-  const resolved = await resolveAgent(options, io);
+export async function runRun(paths: readonly string[], options: RunOptions, rawIo: Io): Promise<number> {
+  const color = useColor(rawIo.stdoutIsTTY, rawIo.env, options.color);
+  const resolved = await resolveAgent(options, rawIo);
   if (typeof resolved === 'string') {
-    io.stderr(`clawgym: ${resolved}\n`);
+    // Usage messages may quote the base URL: print no credential of it.
+    rawIo.stderr(`clawgym: ${redactorFor(options, rawIo).redact(resolved)}\n`);
     return EXIT_USAGE;
   }
+  // The console is a sink too: whatever reaches it goes through the run's redactor.
+  const { redactor } = resolved;
+  const io: Io = { ...rawIo, stdout: (t) => rawIo.stdout(redactor.redact(t)), stderr: (t) => rawIo.stderr(redactor.redact(t)) };
   try {
     return await runWith(paths, options, io, color, resolved);
+  } catch (e) {
+    throw redactor.error(e);
   } finally {
     await resolved.close();
   }
+}
+
+/** The secrets a run's options and environment name, before the model is resolved (for early messages). */
+function redactorFor(options: RunOptions, io: Io): Redactor {
+  const flags = options.model?.flags ?? {};
+  const names = flags.apiKeyEnv ? [flags.apiKeyEnv] : ['CLAWGYM_API_KEY', 'OPENAI_API_KEY'];
+  const baseUrl = flags.baseUrl ?? io.env.CLAWGYM_BASE_URL ?? io.env.OPENAI_BASE_URL;
+  return Redactor.merge(new Redactor(names.map((n) => io.env[n])), baseUrl ? Redactor.for({ baseUrl }) : undefined);
+}
+
+/** The exit code of a finished run: errors (3) over failures (1) over success (0). */
+export function exitCodeFor(results: readonly Pick<TrialResult, 'status'>[], refused: number): number {
+  if (results.some((r) => r.status === 'error')) return EXIT_ERRORS;
+  return results.length && results.every((r) => r.status === 'passed') && refused === 0 ? EXIT_OK : EXIT_PROBLEMS;
 }
 
 async function runWith(paths: readonly string[], options: RunOptions, io: Io, color: boolean, resolved: ResolvedAgent): Promise<number> {
@@ -303,11 +342,13 @@ async function runWith(paths: readonly string[], options: RunOptions, io: Io, co
       signal: sig,
       onEvent: progressPrinter(io, options, color),
       meta: { command: 'run', paths, agent: resolved.meta },
+      redactor: resolved.redactor,
+      ...(options.maxEventBytes !== undefined ? { maxEventBytes: options.maxEventBytes } : {}),
     }),
   );
   if (!options.json) io.stderr(formatSummary(summary));
   if (signal) return exitForSignal(signal);
-  return summary.passed === summary.trials && prepared.refused === 0 ? EXIT_OK : EXIT_PROBLEMS;
+  return exitCodeFor(summary.results, prepared.refused);
 }
 
 export interface CheckVerdict {
@@ -356,6 +397,7 @@ export async function runCheck(paths: readonly string[], options: RunOptions, io
     agentTimeoutMs: options.agentTimeoutMs,
     resources: options.resources,
     ...(options.freshGrading ? { freshGrading: true } : {}),
+    ...(options.maxEventBytes !== undefined ? { maxEventBytes: options.maxEventBytes } : {}),
   };
   if (!options.json) io.stderr(`clawgym: checking ${prepared.tasks.length} task${prepared.tasks.length === 1 ? '' : 's'} (oracle must score 1, nop must score 0) on ${prepared.backend.name}\n`);
   const emit = options.json ? (e: JobEvent) => io.stdout(JSON.stringify(e) + '\n') : () => undefined;
@@ -378,5 +420,6 @@ export async function runCheck(paths: readonly string[], options: RunOptions, io
     if (value.oracle.runDir) io.stderr(`run folders: ${value.oracle.runDir} (oracle), ${value.nop.runDir} (nop)\n`);
   }
   if (signal) return exitForSignal(signal);
+  if ([...value.oracle.results, ...value.nop.results].some((r) => r.status === 'error')) return EXIT_ERRORS;
   return verdicts.every((v) => v.ok) && prepared.refused === 0 ? EXIT_OK : EXIT_PROBLEMS;
 }

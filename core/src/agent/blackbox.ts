@@ -18,8 +18,9 @@ exec qwen --auth-type openai --model "$OPENAI_MODEL" --openai-base-url "$OPENAI_
   --yolo --telemetry false --output-format text < "$CLAWGYM_INSTRUCTION_FILE"
 `;
 
-export function createQwenCodeAgent(model: BlackBoxModel, options: { image?: string } = {}): Agent {
+export function createQwenCodeAgent(model: BlackBoxModel, options: { image?: string; maxTrajectoryBytes?: number } = {}): Agent {
   return createCommandAgent({
+    ...(options.maxTrajectoryBytes !== undefined ? { maxTrajectoryBytes: options.maxTrajectoryBytes } : {}),
     name: 'qwen-code',
     command: QWEN_CODE_SCRIPT,
     model,
@@ -30,13 +31,13 @@ export function createQwenCodeAgent(model: BlackBoxModel, options: { image?: str
 }
 
 /** `--agent command:<script>`: any program in the task's image (default the plain sandbox image). */
-export function commandAgent(model: BlackBoxModel, script: string, name = 'command'): Agent {
-  return createCommandAgent({ name, command: script, model });
+export function commandAgent(model: BlackBoxModel, script: string, name = 'command', options: { maxTrajectoryBytes?: number } = {}): Agent {
+  return createCommandAgent({ name, command: script, model, ...options });
 }
 
 /** The named black-box agents for a model endpoint (the real key stays on the host). */
-export function blackBoxAgents(model: BlackBoxModel): Record<string, Agent> {
-  return { openclaw: createOpenClawAgent(model), 'qwen-code': createQwenCodeAgent(model) };
+export function blackBoxAgents(model: BlackBoxModel, options: { maxTrajectoryBytes?: number } = {}): Record<string, Agent> {
+  return { openclaw: createOpenClawAgent(model, options), 'qwen-code': createQwenCodeAgent(model, options) };
 }
 
 export { createCommandAgent, type BlackBoxModel, type CommandAgentOptions } from './command';

@@ -18,6 +18,7 @@ import { FORWARDER_PY } from '../proxy/forwarder';
 import { startModelProxy, type ModelProxy, type ProxyExchange } from '../proxy/modelProxy';
 import type { Agent, AgentContext, AgentOutcome, AgentPreparation, AgentPrepareContext } from '../run/agents';
 import { CLAWGYM_VERSION, formatMs, lastLines, stderrTail, trajectorySessionId } from '../run/agents';
+import { DEFAULT_CAPS } from '../run/limits';
 import { SandboxError, type ExecResult } from '../sandbox/types';
 import { TrajectoryBuilder, computeFinalMetrics, type Trajectory } from '../trajectory/atif';
 import { chatExchangesToTrajectory, responseMetrics } from '../trajectory/messages';
@@ -53,6 +54,8 @@ export interface CommandAgentOptions {
   version?: string;
   /** Extra trajectory `agent.extra` fields. */
   extra?: Record<string, unknown>;
+  /** Bytes of text the trajectory keeps (default 32 MiB; TrialCaps.trajectoryBytes). */
+  maxTrajectoryBytes?: number;
 }
 
 /** Where the proxy's socket directory appears in the sandbox. */
@@ -154,7 +157,7 @@ function usageOf(exchanges: ProxyExchange[]): NonNullable<AgentOutcome['usage']>
 }
 
 /** Build the trajectory from what the proxy recorded (or a user step and a note when nothing was). */
-export function blackBoxTrajectory(ctx: AgentContext, agent: { name: string; version: string; model: string; extra?: Record<string, unknown> }, exchanges: ProxyExchange[]): Trajectory {
+export function blackBoxTrajectory(ctx: AgentContext, agent: { name: string; version: string; model: string; extra?: Record<string, unknown> }, exchanges: ProxyExchange[], maxBytes = DEFAULT_CAPS.trajectoryBytes): Trajectory {
   const sessionId = trajectorySessionId(ctx);
   const chat = exchanges.filter((e) => e.method === 'POST' && /\/chat\/completions$/.test(e.path));
   const info = { name: agent.name, version: agent.version, model_name: agent.model, extra: { black_box: true, model_calls: chat.length, ...agent.extra } };
@@ -162,12 +165,12 @@ export function blackBoxTrajectory(ctx: AgentContext, agent: { name: string; ver
   if (chat.some((e) => e.status === 200)) {
     t = chatExchangesToTrajectory(
       chat.map((e) => ({ request: e.request, response: e.response, finishedAt: e.finishedAt })),
-      { sessionId, agent: info },
+      { sessionId, agent: info, maxBytes },
     );
     t.extra = { ...t.extra, black_box: true };
     if (!t.final_metrics) t.final_metrics = computeFinalMetrics(t.steps);
   } else {
-    const b = new TrajectoryBuilder({ sessionId, agent: info });
+    const b = new TrajectoryBuilder({ sessionId, agent: info, maxBytes });
     b.addUser(ctx.task.intent);
     b.setNote(chat.length ? `none of the ${chat.length} model calls the proxy saw succeeded` : 'the agent made no model call through the proxy (no exchange was recorded)');
     t = b.finish();
@@ -230,7 +233,8 @@ export async function runBlackBox(ctx: AgentContext, options: CommandAgentOption
 
   const exchanges = [...state.exchanges];
   const chat = exchanges.filter((e) => /\/chat\/completions$/.test(e.path));
-  const trajectory = blackBoxTrajectory(ctx, { name: options.name, version: options.version ?? CLAWGYM_VERSION, model: options.model.model, ...(options.extra ? { extra: options.extra } : {}) }, exchanges);
+  const trajectory = blackBoxTrajectory(ctx, { name: options.name, version: options.version ?? CLAWGYM_VERSION, model: options.model.model, ...(options.extra ? { extra: options.extra } : {}) }, exchanges, options.maxTrajectoryBytes);
+  const cut = (trajectory.extra as { trajectory_cap?: { limit_bytes: number } } | undefined)?.trajectory_cap;
   const step = {
     type: 'command',
     command: options.command,
@@ -251,6 +255,7 @@ export async function runBlackBox(ctx: AgentContext, options: CommandAgentOption
     exitCode: r.exitCode,
     trajectory,
     usage: usageOf(chat),
+    ...(cut ? { truncated: [{ what: 'trajectory' as const, limit: cut.limit_bytes, unit: 'bytes' as const }] } : {}),
   };
   if (r.timedOut) return { status: 'timeout', ...done, error: `the agent did not finish within ${formatMs(timeoutMs)}` };
   if (r.outputLimitExceeded) return { status: 'failed', ...done, error: `the agent wrote more output than allowed (${r.stdoutBytes + r.stderrBytes} bytes); it was stopped` };

@@ -94,8 +94,9 @@ exit $rc
 `;
 
 /** The `openclaw` black-box agent. */
-export function createOpenClawAgent(model: BlackBoxModel, options: { image?: string; /** e.g. CLAWGYM_OPENCLAW_LOG=1: the gateway's log to stderr */ env?: Record<string, string> } = {}): Agent {
+export function createOpenClawAgent(model: BlackBoxModel, options: { image?: string; /** e.g. CLAWGYM_OPENCLAW_LOG=1: the gateway's log to stderr */ env?: Record<string, string>; maxTrajectoryBytes?: number } = {}): Agent {
   return createCommandAgent({
+    ...(options.maxTrajectoryBytes !== undefined ? { maxTrajectoryBytes: options.maxTrajectoryBytes } : {}),
     name: 'openclaw',
     command: OPENCLAW_SCRIPT,
     model,

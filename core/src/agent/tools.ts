@@ -5,8 +5,9 @@
  *
  * Each call is one sandbox exec (two for `edit_file`), which on the Docker backend goes over the
  * sandbox's persistent session (no `docker exec`). What a tool returns to the model is text, cut
- * to a cap with the middle left out; what went wrong is said in the text, never thrown: a model
- * reads its mistakes and tries again.
+ * to the observation cap with the middle left out; what went wrong is said in the text, never
+ * thrown (a model reads its mistakes and tries again), except that the sandbox's engine is gone
+ * (`unavailable`) or the call was cancelled: those end the agent's run.
  */
 import { randomBytes } from 'node:crypto';
 import * as posix from 'node:path/posix';
@@ -126,6 +127,8 @@ export interface ToolOutcome {
   finish?: string;
   /** The command's own result, for the transcript. */
   exec?: Pick<ExecResult, 'exitCode' | 'timedOut' | 'durationMs'>;
+  /** The content was over the observation cap and cut in the middle: characters left out. */
+  cut?: number;
 }
 
 /** Keep the head and the tail of a long text, saying how much of the middle went. */
@@ -172,8 +175,23 @@ export class ToolBox {
     this.cap = options.observationChars ?? DEFAULT_OBSERVATION_CHARS;
   }
 
-  /** Run one tool call. Rejects only when cancelled (a SandboxError of kind `cancelled`). */
+  /** The observation cap (characters). */
+  get observationChars(): number {
+    return this.cap;
+  }
+
+  /**
+   * Run one tool call; its content is cut to the observation cap (`cut` says by how much). Rejects
+   * only when cancelled, or when the sandbox's engine is gone (a SandboxError of kind `cancelled`
+   * or `unavailable`): the model is not the one to be told that the infrastructure failed.
+   */
   async call(name: string, rawArguments: string, signal?: AbortSignal): Promise<ToolOutcome> {
+    const outcome = await this.callUncut(name, rawArguments, signal);
+    if (outcome.content.length <= this.cap) return outcome;
+    return { ...outcome, content: cutMiddle(outcome.content, this.cap), cut: outcome.content.length - 2 * Math.floor((this.cap - 80) / 2) };
+  }
+
+  private async callUncut(name: string, rawArguments: string, signal?: AbortSignal): Promise<ToolOutcome> {
     if (!TOOL_NAMES.includes(name)) {
       return { malformed: true, content: `error: there is no tool named ${JSON.stringify(name)}; the tools are ${TOOL_NAMES.join(', ')}` };
     }
@@ -206,7 +224,7 @@ export class ToolBox {
           return { content: 'finished', finish: String(args.message) };
       }
     } catch (e) {
-      if (e instanceof SandboxError && e.kind === 'cancelled') throw e;
+      if (e instanceof SandboxError && (e.kind === 'cancelled' || e.kind === 'unavailable')) throw e;
       if (signal?.aborted) throw new SandboxError('cancelled', `${name} was cancelled`);
       return { content: `error: ${name} failed in the sandbox: ${(e as Error).message}` };
     }
@@ -249,7 +267,7 @@ export class ToolBox {
     if (r.stdout) parts.push(r.stdout.replace(/\n$/, ''));
     if (r.stderr) parts.push(`[stderr]\n${r.stderr.replace(/\n$/, '')}`);
     if (r.truncated) parts.push(`[output over ${READ_CAP_BYTES} bytes was not kept: ${r.stdoutBytes + r.stderrBytes} bytes in all]`);
-    return { content: cutMiddle(parts.join('\n'), this.cap), exec: { exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs } };
+    return { content: parts.join('\n'), exec: { exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs } };
   }
 
   private async readBytes(path: string, signal?: AbortSignal): Promise<{ ok: true; data: string } | { ok: false; message: string }> {
@@ -271,7 +289,7 @@ export class ToolBox {
       text = lines.slice(from, end ?? lines.length).join('\n');
       if (from >= lines.length) return { content: `${p} has ${lines.length} lines; nothing from line ${start}` };
     }
-    return { content: text === '' ? `(${p} is empty)` : cutMiddle(text, this.cap) };
+    return { content: text === '' ? `(${p} is empty)` : text };
   }
 
   private async writeFile(p: string, content: string, signal?: AbortSignal): Promise<ToolOutcome> {
@@ -308,7 +326,7 @@ export class ToolBox {
         return type === 'd' ? `${name}/` : type === 'l' ? `${name} -> (symlink)` : `${name} (${size} bytes)`;
       })
       .sort();
-    return { content: lines.length ? cutMiddle(lines.join('\n'), this.cap) : `(${p} is empty)` };
+    return { content: lines.length ? lines.join('\n') : `(${p} is empty)` };
   }
 }
 

@@ -13,8 +13,12 @@
  * It listens on a unix socket (the Docker backend bind-mounts its directory into the container,
  * where a small forwarder turns it back into a loopback TCP port: see forwarder.ts) or on a
  * loopback TCP port. Upstream errors are passed back as they are; a connection failure is a 502
- * in OpenAI's error shape. Nothing here logs, and the real key is scrubbed from recordings in
- * case an upstream echoes it.
+ * in OpenAI's error shape. Nothing here logs.
+ *
+ * An upstream may echo the key (a 401 repeating the key it was shown): everything that comes back
+ * — returned headers, bodies, SSE streams (a key split across chunks too), our error messages —
+ * is scrubbed of the key, the URL's credentials and credential headers ({@link Redactor}) before
+ * the agent in the sandbox sees it, and so is every recording.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -22,6 +26,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isLoopbackHost } from '../modelserver/server';
+import { Redactor } from '../redact';
 
 /** Request bodies above this are refused with 413. */
 export const PROXY_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
@@ -215,29 +220,21 @@ export class ChatStreamAssembler {
   }
 }
 
-/** Replace every occurrence of the secrets in a recorded value (defence in depth: upstreams may echo). */
-function scrub<T>(value: T, secrets: string[]): T {
-  if (!secrets.length || value === undefined) return value;
-  const text = JSON.stringify(value);
-  if (text === undefined || !secrets.some((s) => text.includes(s))) return value;
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('[redacted]');
-  return JSON.parse(out) as T;
-}
-
 export async function startModelProxy(options: ModelProxyOptions): Promise<ModelProxy> {
   const { upstream, token, record } = options;
   if (!token || token.length < 16) throw new Error('startModelProxy: the token must be a random string of at least 16 characters');
   const base = new URL(upstream.baseUrl.replace(/\/+$/, ''));
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error(`startModelProxy: the upstream must be http(s), not ${base.protocol}`);
-  // Only key-like values are scrubbed: placeholder keys (`EMPTY`, `ollama`, `none`) would otherwise
-  // be cut out of every prompt and reply that happens to contain the word.
-  const secrets = [upstream.apiKey, ...Object.values(upstream.headers ?? {})].filter((s): s is string => typeof s === 'string' && s.length >= 20);
+  // The key, the URL's credentials, credential headers, and other header values that look like
+  // keys. Placeholder keys (`EMPTY`, `ollama`) are too short to count (MIN_SECRET_LENGTH).
+  const redactor = Redactor.for({ ...(upstream.apiKey ? { apiKey: upstream.apiKey } : {}), baseUrl: upstream.baseUrl, ...(upstream.headers ? { headers: upstream.headers } : {}) }).add(
+    ...Object.values(upstream.headers ?? {}).filter((v) => v.length >= 20),
+  );
   if ('host' in options.listen && !isLoopbackHost(options.listen.host)) throw new Error(`startModelProxy: listen on a loopback address only, not ${options.listen.host}`);
   const client = base.protocol === 'https:' ? https : http;
 
   const server = http.createServer((req, res) => {
-    void handle(req, res).catch((e: unknown) => sendError(res, 500, `proxy error: ${e instanceof Error ? e.message : String(e)}`, 'server_error'));
+    void handle(req, res).catch((e: unknown) => sendError(res, 500, `proxy error: ${redactor.message(e)}`, 'server_error'));
   });
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // long model calls and streams
@@ -304,7 +301,7 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
     const finish = (extra: Partial<ProxyExchange>) => {
       Object.assign(exchange, extra, { finishedAt: new Date().toISOString() });
       try {
-        record(scrub(exchange, secrets));
+        record(redactor.value(exchange));
       } catch {
         // A recorder's failure must not break the agent's call.
       }
@@ -316,7 +313,7 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
         const out: Record<string, string> = {};
         for (const h of RETURNED_HEADERS) {
           const v = up.headers[h];
-          if (typeof v === 'string') out[h] = v;
+          if (typeof v === 'string') out[h] = redactor.redact(v);
         }
         const isSse = /text\/event-stream/i.test(up.headers['content-type'] ?? '');
         res.writeHead(status, out);
@@ -325,15 +322,20 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
         let keptBytes = 0;
         let truncated = false;
         const decoder = new TextDecoder('utf-8');
-        up.on('data', (chunk: Buffer) => {
+        // Scrubbed as it streams: the end of a chunk that may begin a secret waits for the next one.
+        const scrubber = redactor.byteStream();
+        const pass = (chunk: Buffer) => {
+          if (!chunk.length) return;
           res.write(chunk);
           if (keptBytes + chunk.length <= PROXY_MAX_RECORDED_RESPONSE_BYTES) {
             keptBytes += chunk.length;
             if (assembler) assembler.push(decoder.decode(chunk, { stream: true }));
             else kept.push(chunk);
           } else truncated = true;
-        });
+        };
+        up.on('data', (chunk: Buffer) => pass(scrubber.push(chunk)));
         up.on('end', () => {
+          pass(scrubber.end());
           res.end();
           const text = Buffer.concat(kept).toString('utf8');
           const response = assembler ? assembler.result() : parseJson(text);
@@ -348,12 +350,12 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
         });
         up.on('error', (e) => {
           res.destroy();
-          finish({ status, response: assembler?.result() ?? null, error: `the upstream response broke off: ${e.message}` });
+          finish({ status, response: assembler?.result() ?? null, error: `the upstream response broke off: ${redactor.message(e)}` });
           resolve();
         });
       });
       upstreamReq.on('error', (e) => {
-        const message = `the ClawGym model proxy could not reach the model endpoint ${base.origin}: ${(e as NodeJS.ErrnoException).code ?? e.message}`;
+        const message = redactor.redact(`the ClawGym model proxy could not reach the model endpoint ${base.origin}: ${(e as NodeJS.ErrnoException).code ?? e.message}`);
         sendError(res, 502, message, 'server_error', 'upstream_unreachable');
         finish({ status: 502, error: message });
         resolve();

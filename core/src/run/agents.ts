@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Sandbox, SandboxBackend, SandboxMount } from '../sandbox/types';
 import { SandboxError } from '../sandbox/types';
 import { TrajectoryBuilder, type Trajectory, type TrajectoryEvent } from '../trajectory/atif';
+import type { Truncation } from './limits';
 import type { ResolvedTask } from './types';
 
 /** The version recorded in trajectories (`agent.version`) for the agents of this package. */
@@ -33,11 +34,17 @@ export function trajectorySessionId(ctx: Pick<AgentContext, 'trialId' | 'task'>)
 }
 
 /** A trajectory builder for an agent run, streaming to the context's listener. */
-export function startTrajectory(ctx: AgentContext, agent: { name: string; version?: string; model_name?: string; tool_definitions?: ConstructorParameters<typeof TrajectoryBuilder>[0]['agent']['tool_definitions']; extra?: Record<string, unknown> }): TrajectoryBuilder {
+export function startTrajectory(
+  ctx: AgentContext,
+  agent: { name: string; version?: string; model_name?: string; tool_definitions?: ConstructorParameters<typeof TrajectoryBuilder>[0]['agent']['tool_definitions']; extra?: Record<string, unknown> },
+  /** The trajectory cap (bytes of text; TrialCaps.trajectoryBytes). */
+  maxBytes?: number,
+): TrajectoryBuilder {
   return new TrajectoryBuilder({
     sessionId: trajectorySessionId(ctx),
     agent: { version: CLAWGYM_VERSION, ...agent },
     ...(ctx.onTrajectory ? { onEvent: ctx.onTrajectory } : {}),
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
   });
 }
 
@@ -59,6 +66,8 @@ export interface AgentOutcome {
   usage?: { promptTokens: number; completionTokens: number; costUsd?: number; modelCalls: number; retries: number };
   /** Per step with tool calls: the model call (retries included), the tools, the whole step (ms). */
   stepTimings?: { modelMs: number; toolsMs: number; totalMs: number }[];
+  /** What went over a cap (replies, observations, the trajectory) and was cut; see run/limits.ts. */
+  truncated?: Truncation[];
 }
 
 export interface Agent {

@@ -3,12 +3,21 @@
  * event stream and one run folder. Cancelling (the signal) stops starting trials, cancels the
  * ones in flight (their sandboxes are disposed by the trials themselves) and still writes the
  * summary of what finished.
+ *
+ * Two guards sit where the run's records leave it: every event, file and result goes through the
+ * run's {@link Redactor} (the model key and URL credentials never reach events.jsonl, `--json`,
+ * the run folder or the summary), and each trial's `output` and `trajectory` events stop at the
+ * per-trial cap `maxEventBytes` (one `output` event says so, the trial's result records a
+ * `truncated` entry), so an endless model stream or a command printing 1 GB cannot grow the event
+ * log or the `--json` stream without bound.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import { Redactor } from '../redact';
 import type { SandboxBackend, SandboxSpec } from '../sandbox/types';
 import type { Agent } from './agents';
+import { DEFAULT_CAPS, type Truncation } from './limits';
 import { writeJsonAtomic, writeTrialFolder } from './runFolder';
 import { runTrial, type TrialEvent, type TrialResult } from './trial';
 import type { ResolvedTask } from './types';
@@ -32,13 +41,21 @@ export interface JobOptions {
   onEvent?: (event: JobEvent) => void;
   /** Recorded in config.json (CLI arguments, versions). */
   meta?: Record<string, unknown>;
+  /** The run's secrets: redacted from every event, file and result (default: none known). */
+  redactor?: Redactor;
+  /** Bytes of `output` and `trajectory` events per trial (events.jsonl, `onEvent`); default 16 MiB. */
+  maxEventBytes?: number;
 }
+
+/** A trial's result as a run records it: what the caps cut (agent caps and the event cap). */
+/** A trial's result as the job reports it (the trial's own, caps included). */
+export type JobTrialResult = TrialResult;
 
 export type JobEvent =
   | { type: 'run-start'; runId: string; runDir?: string; agent: string; backend: string; isolation: string; tasks: number; trials: number; concurrency: number }
   | { type: 'trial-start'; runId: string; taskId: string; trialId: string; index: number }
   | TrialEvent
-  | { type: 'trial-end'; runId: string; result: TrialResult; trialDir?: string }
+  | { type: 'trial-end'; runId: string; result: JobTrialResult; trialDir?: string }
   | { type: 'run-end'; summary: JobSummary };
 
 export interface JobSummary {
@@ -112,6 +129,8 @@ export async function runJob(options: JobOptions): Promise<JobSummary> {
   const runDir = options.runsDir ? nodePath.resolve(options.runsDir, runId) : undefined;
   const plan = trialIds(options.tasks, attempts);
   const emit = options.onEvent ?? (() => undefined);
+  const redactor = options.redactor ?? new Redactor();
+  const maxEventBytes = options.maxEventBytes ?? DEFAULT_CAPS.eventBytes;
 
   if (runDir) {
     fs.mkdirSync(nodePath.join(runDir, 'trials'), { recursive: true });
@@ -128,12 +147,32 @@ export async function runJob(options: JobOptions): Promise<JobSummary> {
       resources: options.resources,
       tasks: options.tasks.map((t) => ({ id: t.id, source: t.source })),
       ...options.meta,
-    });
+    }, redactor);
   }
   const events = runDir ? fs.openSync(nodePath.join(runDir, 'events.jsonl'), 'a') : undefined;
+  const write = (clean: JobEvent, line = JSON.stringify(clean)) => {
+    if (events !== undefined) fs.writeSync(events, line + '\n');
+    emit(clean);
+  };
+  // Per trial: bytes of output/trajectory events sent, and what was dropped past the cap.
+  const budgets = new Map<string, { sent: number; droppedBytes: number; droppedEvents: number }>();
   const send = (e: JobEvent) => {
-    if (events !== undefined) fs.writeSync(events, JSON.stringify(e) + '\n');
-    emit(e);
+    const clean = redactor.value(e);
+    if (clean.type !== 'output' && clean.type !== 'trajectory') return write(clean);
+    const b = budgets.get(clean.trialId) ?? { sent: 0, droppedBytes: 0, droppedEvents: 0 };
+    budgets.set(clean.trialId, b);
+    if (b.droppedEvents === 0) {
+      const line = JSON.stringify(clean);
+      const size = Buffer.byteLength(line) + 1;
+      if (b.sent + size <= maxEventBytes) {
+        b.sent += size;
+        return write(clean, line);
+      }
+      write({ type: 'output', trialId: clean.trialId, phase: 'agent', stream: 'stderr', text: `\n[clawgym: this trial's events reached their cap of ${maxEventBytes} bytes; further output and trajectory events are left out of the event stream (logs/agent.log and trajectory.json have caps of their own)]\n` });
+    }
+    b.droppedEvents++;
+    // Past the cap only the count matters: no serialising of what is dropped.
+    b.droppedBytes += clean.type === 'output' ? clean.text.length : 0;
   };
 
   const results: TrialResult[] = new Array(plan.length);
@@ -163,17 +202,23 @@ export async function runJob(options: JobOptions): Promise<JobSummary> {
         signal: options.signal,
         onEvent: send,
       });
+      const dropped = budgets.get(trialId);
+      budgets.delete(trialId);
+      const truncated: Truncation[] = [...(record.result.agentOutcome?.truncated ?? [])];
+      if (dropped?.droppedEvents) truncated.push({ what: 'events', limit: maxEventBytes, unit: 'bytes', dropped: dropped.droppedBytes, events: dropped.droppedEvents });
+      if (truncated.length) record.result.truncated = truncated;
+      record.result = redactor.value(record.result);
       results[index] = record.result;
       let trialDir: string | undefined;
       if (runDir) {
         try {
-          trialDir = writeTrialFolder(nodePath.join(runDir, 'trials', trialId), task, record, { runId });
+          trialDir = writeTrialFolder(nodePath.join(runDir, 'trials', trialId), task, record, { runId }, redactor);
         } catch (e) {
           record.result.error ??= { phase: 'dispose', message: `could not write the trial folder: ${(e as Error).message}` };
         }
       }
       send({ type: 'trial-end', runId, result: record.result, trialDir });
-      if (runDir) writeJsonAtomic(nodePath.join(runDir, 'result.json'), { ...summarize(runId, runDir, options, results.filter(Boolean), started), complete: false });
+      if (runDir) writeJsonAtomic(nodePath.join(runDir, 'result.json'), { ...summarize(runId, runDir, options, results.filter(Boolean), started), complete: false }, redactor);
     }
   };
   let summary: JobSummary;
@@ -181,7 +226,7 @@ export async function runJob(options: JobOptions): Promise<JobSummary> {
     await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, worker));
   } finally {
     summary = summarize(runId, runDir, options, results.filter(Boolean), started);
-    if (runDir) writeJsonAtomic(nodePath.join(runDir, 'result.json'), { ...summary, complete: !options.signal?.aborted });
+    if (runDir) writeJsonAtomic(nodePath.join(runDir, 'result.json'), { ...summary, complete: !options.signal?.aborted }, redactor);
     send({ type: 'run-end', summary });
     if (events !== undefined) fs.closeSync(events);
   }

@@ -17,24 +17,28 @@
  *     trajectory.json        the agent run as ATIF v1.7 (docs/trajectories.md)
  *     logs/setup.log, logs/agent.log, logs/verifier.log
  * ```
+ *
+ * Everything goes through the run's {@link Redactor} on its way to disk: no file of a run folder
+ * holds the model key or a credential of the base URL, whatever a server echoed.
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import { Redactor } from '../redact';
 import { toCtrf } from '../verifier';
 import type { TrialRecord } from './trial';
 import type { ResolvedTask } from './types';
 
 /** Write JSON through a temporary file and a rename: a crash never leaves half a file. */
-export function writeJsonAtomic(path: string, value: unknown): void {
+export function writeJsonAtomic(path: string, value: unknown, redactor?: Redactor): void {
   fs.mkdirSync(nodePath.dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  fs.writeFileSync(tmp, JSON.stringify(redactor ? redactor.value(value) : value, null, 2) + '\n');
   fs.renameSync(tmp, path);
 }
 
-function writeText(path: string, text: string): void {
+function writeText(path: string, text: string, redactor?: Redactor): void {
   fs.mkdirSync(nodePath.dirname(path), { recursive: true });
-  fs.writeFileSync(path, text);
+  fs.writeFileSync(path, redactor ? redactor.redact(text) : text);
 }
 
 /** A task as a run config records it: file contents listed by size and mode, not inlined. */
@@ -47,25 +51,28 @@ export function describeTask(task: ResolvedTask): unknown {
 }
 
 /** Write one trial's folder; returns its path. */
-export function writeTrialFolder(trialDir: string, task: ResolvedTask, record: TrialRecord, meta: Record<string, unknown>): string {
+/** Write one trial's folder, every file through `redactor`; returns its path. */
+export function writeTrialFolder(trialDir: string, task: ResolvedTask, record: TrialRecord, meta: Record<string, unknown>, redactor?: Redactor): string {
   const r = record.result;
-  writeJsonAtomic(nodePath.join(trialDir, 'config.json'), { ...meta, trialId: r.trialId, agent: r.agent, task: describeTask(task) });
+  const json = (path: string, value: unknown) => writeJsonAtomic(nodePath.join(trialDir, path), value, redactor);
+  const text = (path: string, value: string) => writeText(nodePath.join(trialDir, path), value, redactor);
+  json('config.json', { ...meta, trialId: r.trialId, agent: r.agent, task: describeTask(task) });
   if (record.verifierResult) {
     const { snapshot, ...report } = record.verifierResult;
-    writeJsonAtomic(nodePath.join(trialDir, 'verifier', 'report.json'), {
+    json(nodePath.join('verifier', 'report.json'), {
       ...report,
       snapshot: snapshot ? { entries: snapshot.entries.length, totalBytes: snapshot.totalBytes, omitted: snapshot.omitted } : undefined,
     });
     const start = Date.parse(r.startedAt) + r.timing.createMs + r.timing.setupMs + r.timing.agentMs;
-    writeJsonAtomic(nodePath.join(trialDir, 'verifier', 'ctrf.json'), toCtrf(task, record.verifierResult, { start, stop: start + r.timing.verifyMs, toolName: 'clawgym' }));
+    json(nodePath.join('verifier', 'ctrf.json'), toCtrf(task, record.verifierResult, { start, stop: start + r.timing.verifyMs, toolName: 'clawgym' }));
   }
-  writeText(nodePath.join(trialDir, 'workspace.diff'), record.unifiedDiff);
-  writeJsonAtomic(nodePath.join(trialDir, 'transcript.json'), record.transcript);
-  if (record.trajectory) writeJsonAtomic(nodePath.join(trialDir, 'trajectory.json'), record.trajectory);
-  writeText(nodePath.join(trialDir, 'logs', 'setup.log'), record.logs.setup);
-  writeText(nodePath.join(trialDir, 'logs', 'agent.log'), record.logs.agent);
-  writeText(nodePath.join(trialDir, 'logs', 'verifier.log'), record.logs.verifier);
+  text('workspace.diff', record.unifiedDiff);
+  json('transcript.json', record.transcript);
+  if (record.trajectory) json('trajectory.json', record.trajectory);
+  text(nodePath.join('logs', 'setup.log'), record.logs.setup);
+  text(nodePath.join('logs', 'agent.log'), record.logs.agent);
+  text(nodePath.join('logs', 'verifier.log'), record.logs.verifier);
   // Last: a trial folder with result.json is complete.
-  writeJsonAtomic(nodePath.join(trialDir, 'result.json'), r);
+  json('result.json', r);
   return trialDir;
 }

@@ -16,6 +16,7 @@ import type { Agent, AgentOutcome, AgentPreparation } from './agents';
 import { formatMs } from './agents';
 import { diffWorkspace, type WorkspaceChange } from './diff';
 import { secureGrading, type TrialIntegrity } from './integrity';
+import type { Truncation } from './limits';
 import type { ResolvedTask } from './types';
 
 export const DEFAULT_AGENT_TIMEOUT_MS = 15 * 60_000;
@@ -83,6 +84,8 @@ export interface TrialResult {
   wantedNetwork: boolean;
   /** How grading was kept out of the agent's reach (see integrity.ts); absent when no grading. */
   integrity?: TrialIntegrity;
+  /** Where a per-trial cap cut something (see limits.ts). */
+  truncated?: Truncation[];
   sandbox?: { name: string; backend: string; isolation: string };
   startedAt: string;
   timing: TrialTiming;

@@ -371,19 +371,133 @@ export interface TrajectoryBuilderInit {
   onEvent?: (e: TrajectoryEvent) => void;
   /** The clock for step timestamps (tests inject one). */
   now?: () => Date;
+  /**
+   * Bytes of text (messages, reasoning, tool-call arguments, observations; token arrays at 8 bytes
+   * a number) the trajectory keeps. Past it, text is cut with a marker and the step records
+   * `extra.trajectory_cap` (the trajectory's too); steps themselves are still added. Default: no cap.
+   */
+  maxBytes?: number;
 }
+
+/** What the trajectory cap cut in one step. */
+export interface AtifTruncation {
+  fields: string[];
+  limit_bytes: number;
+}
+
+/** The marker put where the trajectory cap cut a text. */
+export function trajectoryCutMarker(limit: number, dropped: number): string {
+  return `[… ${dropped} bytes cut here: the trajectory is over its cap of ${limit} bytes …]`;
+}
+
+/** The first bytes of a text that fit `room` (whole characters), or the text when it fits. */
+function headBytes(text: string, room: number): string {
+  if (Buffer.byteLength(text) <= room) return text;
+  let out = Buffer.from(text, 'utf8').subarray(0, Math.max(0, room)).toString('utf8');
+  // A character cut in half decodes to U+FFFD at the end: drop it.
+  if (out.endsWith('\uFFFD')) out = out.slice(0, -1);
+  return out;
+}
+
+/** The last bytes of a text that fit `room` (whole characters). */
+function tailBytes(text: string, room: number): string {
+  if (room <= 0) return '';
+  const buf = Buffer.from(text, 'utf8');
+  let out = buf.subarray(Math.max(0, buf.length - room)).toString('utf8');
+  if (out.startsWith('\uFFFD')) out = out.slice(1);
+  return out;
+}
+
+/** Rough JSON overhead of a step and of an observation result, counted against the cap. */
+const STEP_OVERHEAD = 256;
+const RESULT_OVERHEAD = 64;
 
 export class TrajectoryBuilder {
   private readonly steps: AtifStep[] = [];
   private notes: string | undefined;
   private readonly now: () => Date;
+  /** Bytes left under `maxBytes` (Infinity without a cap). */
+  private room: number;
+  /** Steps the cap cut something in. */
+  private readonly cutSteps: number[] = [];
 
   constructor(private readonly init: TrajectoryBuilderInit) {
     this.now = init.now ?? (() => new Date());
+    this.room = init.maxBytes ?? Infinity;
   }
 
-  private push(step: Omit<AtifStep, 'step_id' | 'timestamp'>): number {
+  /** Whether the cap cut anything so far. */
+  get truncated(): boolean {
+    return this.cutSteps.length > 0;
+  }
+
+  /** A text under the cap: whole when it fits, else its head and a marker. */
+  private take(text: string, cut: string[], field: string): string {
+    if (this.room === Infinity) return text;
+    const size = Buffer.byteLength(text);
+    if (size <= this.room) {
+      this.room -= size;
+      return text;
+    }
+    // The head and the tail kept (where a reply's own cut marker is), the middle cut.
+    const marker = trajectoryCutMarker(this.init.maxBytes!, size);
+    const room = Math.max(0, this.room - Buffer.byteLength(marker));
+    const head = headBytes(text, Math.ceil(room / 2));
+    const tail = tailBytes(text, Math.floor(room / 2));
+    const kept = Buffer.byteLength(head) + Buffer.byteLength(tail);
+    this.room = Math.max(0, this.room - kept);
+    cut.push(field);
+    return `${head}${trajectoryCutMarker(this.init.maxBytes!, size - kept)}${tail}`;
+  }
+
+  private takeContent(content: AtifContent, cut: string[], field: string): AtifContent {
+    if (typeof content === 'string') return this.take(content, cut, field);
+    return content.map((p, i) => (p.type === 'text' ? { ...p, text: this.take(p.text, cut, `${field}[${i}]`) } : p));
+  }
+
+  /** The step with its texts under the cap (a copy when something was cut). */
+  private capStep(step: Omit<AtifStep, 'step_id' | 'timestamp'>): Omit<AtifStep, 'step_id' | 'timestamp'> {
+    if (this.room === Infinity) return step;
+    this.room = Math.max(0, this.room - STEP_OVERHEAD);
+    const cut: string[] = [];
+    const out = { ...step, message: this.takeContent(step.message, cut, 'message') };
+    if (step.reasoning_content !== undefined) out.reasoning_content = this.take(step.reasoning_content, cut, 'reasoning_content');
+    if (step.tool_calls) {
+      out.tool_calls = step.tool_calls.map((c, i) => {
+        const text = JSON.stringify(c.arguments) + (typeof c.extra?.raw_arguments === 'string' ? c.extra.raw_arguments : '');
+        const size = Buffer.byteLength(text) + c.tool_call_id.length + c.function_name.length;
+        if (size <= this.room) {
+          this.room -= size;
+          return c;
+        }
+        cut.push(`tool_calls[${i}].arguments`);
+        const raw = typeof c.extra?.raw_arguments === 'string' ? c.extra.raw_arguments : JSON.stringify(c.arguments);
+        const kept = this.take(raw, [], '');
+        return { ...c, arguments: {}, extra: { ...c.extra, raw_arguments: kept } };
+      });
+    }
+    if (step.metrics) {
+      const m = { ...step.metrics };
+      for (const k of ['logprobs', 'completion_token_ids', 'prompt_token_ids'] as const) {
+        const arr = m[k];
+        if (!arr) continue;
+        const size = arr.length * 8;
+        if (size <= this.room) this.room -= size;
+        else {
+          delete m[k];
+          cut.push(`metrics.${k}`);
+        }
+      }
+      out.metrics = m;
+    }
+    if (cut.length) out.extra = { ...out.extra, trajectory_cap: { fields: cut, limit_bytes: this.init.maxBytes! } satisfies AtifTruncation };
+    return out;
+  }
+
+  private push(raw: Omit<AtifStep, 'step_id' | 'timestamp'>): number {
+    const step = this.capStep(raw);
     const full: AtifStep = { step_id: this.steps.length + 1, timestamp: this.now().toISOString(), ...step };
+    if (step.extra?.trajectory_cap) this.cutSteps.push(full.step_id);
     this.steps.push(full);
     // A copy: observations appended later arrive as their own events, not by mutating this one.
     this.init.onEvent?.({ type: 'step', step: structuredClone(full) });
@@ -421,11 +535,18 @@ export class TrajectoryBuilder {
   }
 
   /** Append results to a step's observation (an agent step's, usually; system steps may have one too). */
-  addObservation(stepId: number, results: { source_call_id?: string; content: string }[]): void {
+  addObservation(stepId: number, results: { source_call_id?: string; content: string; extra?: Record<string, unknown> }[]): void {
     const step = this.steps[stepId - 1];
     if (!step) throw new RangeError(`no step ${stepId} (the trajectory has ${this.steps.length})`);
     if (step.source === 'user') throw new RangeError(`step ${stepId} is a user step; observations belong to agent or system steps`);
-    const added = results.map((r) => defined({ source_call_id: r.source_call_id, content: r.content }));
+    const added = results.map((r) => {
+      const cut: string[] = [];
+      if (this.room !== Infinity) this.room = Math.max(0, this.room - RESULT_OVERHEAD);
+      const content = this.take(r.content, cut, 'content');
+      const extra = cut.length ? { ...r.extra, trajectory_cap: { fields: cut, limit_bytes: this.init.maxBytes! } satisfies AtifTruncation } : r.extra;
+      if (cut.length && !this.cutSteps.includes(stepId)) this.cutSteps.push(stepId);
+      return defined({ source_call_id: r.source_call_id, content, extra });
+    });
     (step.observation ??= { results: [] }).results.push(...added);
     this.init.onEvent?.({ type: 'observation', step_id: stepId, results: structuredClone(added) });
   }
@@ -444,6 +565,7 @@ export class TrajectoryBuilder {
       steps: structuredClone(this.steps),
       notes: this.notes,
       final_metrics: computeFinalMetrics(this.steps),
+      extra: this.cutSteps.length ? { trajectory_cap: { limit_bytes: this.init.maxBytes!, steps: [...this.cutSteps] } } : undefined,
     });
   }
 

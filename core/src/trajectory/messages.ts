@@ -165,6 +165,8 @@ export interface ChatExchangesInit {
   agent: { name: string; version: string; model_name?: string; extra?: Record<string, unknown> };
   /** The clock for steps no exchange dates (default: now). */
   now?: () => Date;
+  /** The trajectory's cap in bytes of text (TrajectoryBuilderInit.maxBytes). */
+  maxBytes?: number;
 }
 
 /**
@@ -204,6 +206,7 @@ export function chatExchangesToTrajectory(exchanges: readonly ChatExchange[], in
       ...(tools.length ? { tool_definitions: tools } : {}),
     },
     now: () => clock ?? fallback(),
+    ...(init.maxBytes !== undefined ? { maxBytes: init.maxBytes } : {}),
   });
   if (!last) {
     const t = builder.toJSON();
