@@ -209,6 +209,22 @@ describe('hostile agents against grading, on the real engine', needsDocker(), ()
     }
   });
 
+  test('without a session (docker exec), exec also returns when its command exits', async () => {
+    assertDocker();
+    const plain = createDockerBackend({ session: false });
+    const sb = await plain.create({ image: TEST_IMAGE, workdir: ROOT, runId, trialId: 'plain' }, []);
+    try {
+      const t0 = Date.now();
+      const r = await sb.exec('sleep 300 & echo launched', { timeoutMs: 20_000 });
+      assert.ok(Date.now() - t0 < 3_000, `exec returned after ${Date.now() - t0} ms`);
+      assert.equal(r.stdout.trim(), 'launched');
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.timedOut, false);
+    } finally {
+      await sb.dispose();
+    }
+  });
+
   test('the supervisor cannot be traced or read by the agent; exec returns while its children live on', async () => {
     assertDocker();
     const sb = (await backend.create({ image: TEST_IMAGE, workdir: ROOT, runId, trialId: 'probe' }, [])) as DockerSandbox;

@@ -62,6 +62,10 @@ export const DROPPED_CAPS = ['NET_RAW', 'MKNOD', 'SYS_CHROOT', 'SETFCAP', 'SETPC
 const TIMEOUT_GRACE_MS = 500;
 /** How long to wait for the exec stream to end after killing its processes. */
 const KILL_WAIT_MS = 2_000;
+/** Without a session: how often a running `docker exec` is asked whether its process ended. */
+const EXIT_POLL_MS = 250;
+/** How long output written before the command exited may take to arrive. */
+const EXIT_DRAIN_MS = 100;
 /**
  * How long one engine request may take before the engine counts as frozen (`unavailable`):
  * `CLAWGYM_DOCKER_TIMEOUT_MS`, or the backend's `callTimeoutMs`. Creating and starting a
@@ -485,8 +489,8 @@ class DockerSandboxImpl implements DockerSandbox {
     let streamError: Error | undefined;
 
     // `ended` settles when the exec's output closes; `stop` when we decide to stop waiting for it.
-    let stop!: (reason: 'limit' | 'abort' | 'stuck') => void;
-    const stopRequested = new Promise<'limit' | 'abort' | 'stuck'>((r) => (stop = r));
+    let stop!: (reason: 'limit' | 'abort' | 'stuck' | 'exited') => void;
+    const stopRequested = new Promise<'limit' | 'abort' | 'stuck' | 'exited'>((r) => (stop = r));
     const ended = new Promise<'ended'>((resolve) => {
       stream.on('end', () => resolve('ended'));
       stream.on('close', () => resolve('ended'));
@@ -534,8 +538,31 @@ class DockerSandboxImpl implements DockerSandbox {
       }, timeoutMs + TIMEOUT_GRACE_MS);
     }
 
+    // The command may exit while processes it left running keep its output open: the exec is
+    // over when the engine says its process ended (polled once the command has run a while).
+    let exitPoll: NodeJS.Timeout | undefined;
+    let polling = true;
+    const pollExit = async (): Promise<void> => {
+      try {
+        const info = await this.call(`${what}: exec inspect`, undefined, () => exec.inspect());
+        if (!info.Running && info.ExitCode !== null) return stop('exited');
+      } catch {
+        // the stream's end or the deadline decides
+      }
+      if (polling) exitPoll = setTimeout(() => void pollExit(), EXIT_POLL_MS);
+    };
+    exitPoll = setTimeout(() => void pollExit(), EXIT_POLL_MS);
     try {
-      const first = await Promise.race([ended, stopRequested]);
+      let first = await Promise.race([ended, stopRequested]);
+      polling = false;
+      clearTimeout(exitPoll);
+      if (first === 'exited') {
+        // What it wrote before it exited is on its way: a moment to take it, then hang up.
+        await Promise.race([ended, sleep(EXIT_DRAIN_MS)]);
+        stopped = true;
+        destroy();
+        first = 'ended';
+      }
       let killedAll = false;
       if (first !== 'ended') {
         stopped = true;
@@ -579,6 +606,8 @@ class DockerSandboxImpl implements DockerSandbox {
         durationMs: performance.now() - started,
       };
     } finally {
+      polling = false;
+      clearTimeout(exitPoll);
       clearTimeout(deadline);
       signal?.removeEventListener('abort', onAbort);
       if (stopped) destroy();
