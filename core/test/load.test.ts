@@ -333,10 +333,10 @@ describe('loadTask: .clawtask', () => {
   test('a missing or unreadable file is a clear error; a byte-order mark is ignored', () => {
     const r = clawtask('/nonexistent/x.clawtask');
     assert.equal(r.task, undefined);
-    assert.match(r.error ?? '', /^\/nonexistent\/x\.clawtask: cannot read the file: ENOENT/);
+    assert.match(r.error ?? '', /^\/nonexistent\/x\.clawtask: the file does not exist/);
     const dir = tree({ 't.clawtask': '\uFEFF' + HEAD + CHECKS });
     assert.equal(loaded(clawtask(join(dir, 't.clawtask'))).id, 't');
-    assert.match(clawtask(dir).error ?? '', /cannot read the file: it is a directory/);
+    assert.match(clawtask(dir).error ?? '', /the file is a directory, not a regular file \[special-file\]/);
   });
 
   test('every valid fixture loads', () => {
