@@ -226,7 +226,7 @@ describe('loadTask: .clawtask', () => {
     ['a symlink climbing out with ..', (d) => fs.symlinkSync('../t.clawtask', join(d, 'in/up')), /symbolic link `up` points outside the copied folder/],
     ['a dangling symlink', (d) => fs.symlinkSync('nowhere.txt', join(d, 'in/dangling')), /symbolic link `dangling` is dangling/],
     ['a symlink loop', (d) => fs.symlinkSync('.', join(d, 'in/loop')), /symbolic link `loop` makes a loop/],
-    ['a FIFO', (d) => execFileSync('mkfifo', [join(d, 'in/pipe')]), /`pipe` is not a regular file or folder/],
+    ['a FIFO', (d) => execFileSync('mkfifo', [join(d, 'in/pipe')]), /`pipe` is a FIFO \(named pipe\), not a regular file or folder/],
   ];
   for (const [name, plant, message] of refusals) {
     test(`from_dir: ${name} refuses the task`, () => {

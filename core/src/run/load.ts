@@ -34,7 +34,7 @@ import { nodeFileSystem } from '../language/fsHost';
 import { stripExtensionKeys, validateTask } from '../language/diagnostics';
 import type { Diagnostic, DiagnosticCode, FileSystemHost } from '../language/types';
 import { DEFAULT_WORKSPACE_ROOT, DURATION_RE, SIZE_RE, Task, type TaskModel } from '../model/schema';
-import { checkInputStat, inputProblemCode, inputProblemReport, MAX_SOURCE_FILE_BYTES, MAX_TASK_FILE_BYTES, readInputBytes, readInputText } from '../input';
+import { checkInputStat, describeFileType, inputProblemCode, inputProblemReport, MAX_SOURCE_FILE_BYTES, MAX_TASK_FILE_BYTES, readInputBytes, readInputText } from '../input';
 import { LineIndex } from '../syntax';
 import type { SandboxFile, SandboxResources } from '../sandbox/types';
 import type { ResolvedTask, ResolvedVerifier, RubricModel } from './types';
@@ -296,7 +296,7 @@ export function materializeDir(hostDir: string, sandboxDir: string, options: { c
         }
         files.push({ path: sandboxPath, content: toBytes(got.bytes), mode: st.mode & 0o777 });
       } else {
-        problem(p, 'invalid-value', `\`${r}\` is not a regular file or folder (a socket, FIFO or device cannot be copied)`);
+        problem(p, 'special-file', `\`${r}\` is ${describeFileType(st)}, not a regular file or folder (it cannot be copied)`);
       }
     }
   };
