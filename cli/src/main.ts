@@ -12,6 +12,7 @@ import { EXIT_OK, EXIT_USAGE, runValidate, type Io } from './validate';
 import { runCheck, runRun } from './run';
 import { runConvert, runExportSft, runGc, runImageBuild } from './tools';
 import { runModelServe } from './model';
+import { checkPathOptions } from './paths';
 
 /** The options `run` and `check` share. */
 const RUN_COMMON = `Tasks are .clawtask files, ClawGym task directories (data_entry.json + reward/), or folders of
@@ -249,6 +250,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return EXIT_USAGE;
   }
   const cmd = parsed.command;
+  const pathProblem = checkPathOptions(cmd, io.cwd);
+  if (pathProblem) {
+    io.stderr(`clawgym: ${pathProblem}\nRun \`clawgym help ${cmd.kind === 'export-sft' ? 'export' : cmd.kind}\` for usage.\n`);
+    return EXIT_USAGE;
+  }
   switch (cmd.kind) {
     case 'help':
       io.stdout(HELP[cmd.topic ?? 'main']);

@@ -1,9 +1,9 @@
 /**
  * `clawgym validate`: find tasks, validate each with the core engine, print, pick the exit code.
  */
-import * as fs from 'node:fs';
-import { findTasks, readClawGymTask, type FileDiagnostics, type TaskEntry } from '../../core/src/clawgym';
-import { cachedFileSystem, createTaskDocument, nodeFileSystem, validateTask, type FileSystemHost } from '../../core/src/language';
+import { findTasks, type FileDiagnostics, type TaskEntry } from '../../core/src/clawgym';
+import { cachedFileSystem, nodeFileSystem, type FileSystemHost } from '../../core/src/language';
+import { loadTask } from '../../core/src/run/load';
 import type { ValidateOptions } from './args';
 import { countDiagnostics, formatJson, formatLine, formatSummary, locate, sortDiagnostics, useColor, type LocatedDiagnostic } from './report';
 
@@ -20,24 +20,13 @@ export interface Io {
   stdoutIsTTY: boolean;
 }
 
-/** Validate one `.clawtask` file. */
-export function validateClawtaskFile(path: string, host: FileSystemHost): FileDiagnostics {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
-    return { file: path, diagnostics: [{ span: { start: 0, end: 0 }, severity: 'error', code: 'missing-file', message: `cannot read the file: ${reason}` }] };
-  }
-  // Editors drop a byte-order mark from the text; do the same so columns agree with them.
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const doc = createTaskDocument(path, 0, text);
-  return { file: path, text, diagnostics: validateTask(doc, host) };
-}
-
-/** Validate one task found by {@link findTasks}. */
+/**
+ * Validate one task found by {@link findTasks}: the diagnostics plus every problem with the files
+ * it names that `clawgym run` would refuse (symlinks that leave the folder, FIFOs, devices, files
+ * over their caps), checked as the loader checks them but without reading the files copied in.
+ */
 export function validateEntry(entry: TaskEntry, host: FileSystemHost): FileDiagnostics[] {
-  return entry.kind === 'clawtask' ? [validateClawtaskFile(entry.path, host)] : readClawGymTask(entry.path).reports;
+  return loadTask(entry, { host, contents: false }).reports;
 }
 
 /** Run `clawgym validate`; returns the exit code. */

@@ -226,7 +226,7 @@ describe('loadTask: .clawtask', () => {
     ['a symlink climbing out with ..', (d) => fs.symlinkSync('../t.clawtask', join(d, 'in/up')), /symbolic link `up` points outside the copied folder/],
     ['a dangling symlink', (d) => fs.symlinkSync('nowhere.txt', join(d, 'in/dangling')), /symbolic link `dangling` is dangling/],
     ['a symlink loop', (d) => fs.symlinkSync('.', join(d, 'in/loop')), /symbolic link `loop` makes a loop/],
-    ['a FIFO', (d) => execFileSync('mkfifo', [join(d, 'in/pipe')]), /`pipe` is not a regular file or folder/],
+    ['a FIFO', (d) => execFileSync('mkfifo', [join(d, 'in/pipe')]), /`pipe` is a FIFO \(named pipe\), not a regular file or folder/],
   ];
   for (const [name, plant, message] of refusals) {
     test(`from_dir: ${name} refuses the task`, () => {
@@ -333,10 +333,10 @@ describe('loadTask: .clawtask', () => {
   test('a missing or unreadable file is a clear error; a byte-order mark is ignored', () => {
     const r = clawtask('/nonexistent/x.clawtask');
     assert.equal(r.task, undefined);
-    assert.match(r.error ?? '', /^\/nonexistent\/x\.clawtask: cannot read the file: ENOENT/);
+    assert.match(r.error ?? '', /^\/nonexistent\/x\.clawtask: the file does not exist/);
     const dir = tree({ 't.clawtask': '\uFEFF' + HEAD + CHECKS });
     assert.equal(loaded(clawtask(join(dir, 't.clawtask'))).id, 't');
-    assert.match(clawtask(dir).error ?? '', /cannot read the file: it is a directory/);
+    assert.match(clawtask(dir).error ?? '', /the file is a directory, not a regular file \[special-file\]/);
   });
 
   test('every valid fixture loads', () => {

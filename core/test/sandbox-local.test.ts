@@ -134,15 +134,20 @@ for (const mode of modes) {
       assert.deepEqual(processesWith(b), [], 'foreground sleep survived');
     });
 
-    test('background processes do not outlive their exec', async () => {
+    test('background processes live on after their exec returned, until quiesce', async () => {
       const s = await make();
       const a = marker();
       const t0 = Date.now();
       const r = await s.exec(`sleep ${a} & echo started`);
       assert.equal(r.exitCode, 0);
       assert.equal(r.stdout, 'started\n');
-      assert.ok(Date.now() - t0 < 5000);
+      assert.ok(Date.now() - t0 < 2000, `returned after ${Date.now() - t0} ms`);
+      assert.equal(processesWith(a).length, 1, 'the background sleep runs on');
+      const q = await s.quiesce!();
+      assert.equal(q.clean, true, q.detail);
+      assert.ok(q.killed >= 1, q.detail);
       assert.deepEqual(processesWith(a), []);
+      assert.equal((await s.exec('echo still works')).stdout, 'still works\n');
     });
 
     test('1 GB of stdout is capped and the command killed early', async () => {

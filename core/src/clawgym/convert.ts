@@ -21,7 +21,8 @@ import { nodeFileSystem } from '../language/fsHost';
 import { stripExtensionKeys, validateTask } from '../language/diagnostics';
 import { deepEqual } from '../language/diagnostics/evaluate';
 import { Task, TaskId, type TaskModel } from '../model/schema';
-import { fromDirOf, HYBRID_WEIGHTS, inputMountPath, loadTask, rubricFromMetadata, summarizeErrors, CLAWGYM_SOLUTION_SCRIPT, DEFAULT_VERIFIER_TIMEOUT_MS } from '../run/load';
+import { MAX_SOURCE_FILE_BYTES, MAX_TASK_FILE_BYTES, readInputText } from '../input';
+import { fromDirOf, HYBRID_WEIGHTS, inputMountPath, loadTask, readTaskFile, rubricFromMetadata, summarizeErrors, CLAWGYM_SOLUTION_SCRIPT, DEFAULT_VERIFIER_TIMEOUT_MS } from '../run/load';
 import type { ResolvedTask, RubricModel } from '../run/types';
 import type { SandboxFile } from '../sandbox/types';
 import { parseTask, stringifyYaml } from '../syntax';
@@ -498,7 +499,9 @@ function exportOne(file: string, outDir: string, options: ConvertOptions, ids: M
   if (v.timeoutMs !== DEFAULT_VERIFIER_TIMEOUT_MS) warnings.push(`the verifier timeout (${v.timeoutMs / 1000} s) becomes ClawGym's 120 s`);
   if (v.rubric.length && !deepEqual(v.weights, HYBRID_WEIGHTS)) warnings.push(`rubric weights ${v.weights.code}/${v.weights.rubric} become ClawGym's 0.7/0.3`);
 
-  const text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  const read = readTaskFile(file);
+  if ('report' in read) throw new ConvertError(read.report.diagnostics[0]?.message ?? 'cannot read the task file', [read.report]);
+  const text = read.text;
   const model = Task.parse(stripExtensionKeys(parseTask(text).value));
   const mount = exportMount(model, task);
 
@@ -585,7 +588,9 @@ function readFixture(baseDir: string, from: string): string {
   const base = fs.realpathSync(baseDir);
   const real = fs.realpathSync(nodePath.resolve(baseDir, from));
   if (!isInside(real, base)) throw new Error('it leaves the task\'s folder');
-  return fs.readFileSync(real, 'utf8');
+  const got = readInputText(real, { maxBytes: MAX_SOURCE_FILE_BYTES });
+  if (!got.ok) throw new Error(got.message);
+  return got.text;
 }
 
 /**
@@ -594,12 +599,8 @@ function readFixture(baseDir: string, from: string): string {
  */
 function dataEntryText(task: ResolvedTask, metadata: Record<string, unknown>, mount: { base: string } | undefined, mountAbs: string | undefined, warnings: string[]): string {
   const beside = nodePath.join(task.baseDir, DATA_ENTRY_FILE);
-  let text: string | undefined;
-  try {
-    text = fs.readFileSync(beside, 'utf8');
-  } catch {
-    text = undefined;
-  }
+  const read = fs.existsSync(beside) ? readInputText(beside, { maxBytes: MAX_TASK_FILE_BYTES }) : undefined;
+  const text = read?.ok ? read.text : undefined;
   if (text !== undefined) {
     const entry = validateDataEntry(text).entry;
     const disagree = !entry

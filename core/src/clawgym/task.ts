@@ -14,6 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import { inputProblemCode, inputProblemReport, MAX_TASK_FILE_BYTES, readInputText } from '../input';
 import { didYouMean } from '../language/suggest';
 import type { Diagnostic, DiagnosticCode, Severity, Span } from '../language/types';
 import { jsonProperty, jsonTypeName, jsonValue, parseJson } from './json';
@@ -137,11 +138,10 @@ export function readClawGymTask(dirArg: string): ClawGymReadResult {
     } else if (!isFile(dataEntryPath)) {
       folder.push(diag(AT_START, 'error', 'missing-file', `\`${DATA_ENTRY_FILE}\` is not a file`));
     } else {
-      try {
-        text = fs.readFileSync(dataEntryPath, 'utf8');
-      } catch (e) {
-        folder.push(diag(AT_START, 'error', 'missing-file', `cannot read \`${DATA_ENTRY_FILE}\`: ${(e as Error).message}`));
-      }
+      const read = readInputText(dataEntryPath, { maxBytes: MAX_TASK_FILE_BYTES, label: `\`${DATA_ENTRY_FILE}\`` });
+      if (read.ok) text = read.text;
+      else if (read.kind === 'encoding') reports.push(inputProblemReport(dataEntryPath, read));
+      else folder.push(diag(AT_START, 'error', inputProblemCode(read.kind), read.message));
     }
     if (text !== undefined) {
       const result = validateDataEntry(text, { folderName: nodePath.basename(dir), hasInputs });

@@ -39,6 +39,10 @@ export const DIAGNOSTIC_CODES = {
   'task-id-mismatch': 'A ClawGym task_id differs from its folder name.',
   'inputs-ignored': 'The task has input_files/ but no input_mount_dir, so its inputs would never reach the workspace.',
   'symlink-escape': 'A symbolic link points outside the task directory.',
+  // Reading files from disk (core/src/input.ts)
+  'special-file': 'A task file, or a file it copies in, is a folder, FIFO, socket or device instead of a regular file.',
+  'file-too-large': 'A task file, or a file it copies in, is over its size cap.',
+  'invalid-encoding': 'A task file is not valid UTF-8.',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -6,7 +6,7 @@
  * The file format (snake_case, as written) is {@link RawModelScript}; the validated form the
  * server uses (camelCase, defaults filled in) is {@link ModelScript}.
  */
-import * as fs from 'node:fs';
+import { MAX_TASK_FILE_BYTES, readInputText } from '../input';
 import { didYouMean } from '../language/suggest';
 import { LineIndex, parseYaml } from '../syntax';
 
@@ -128,15 +128,10 @@ export function isModelScript(value: unknown): value is ModelScript {
 
 /** Read and validate a script file: `.json` is parsed as JSON, anything else as YAML. */
 export function loadModelScript(path: string): ModelScript {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
-    throw new ModelScriptError(path, [`cannot read the script: ${reason}`]);
-  }
-  return parseModelScript(text, path, path.toLowerCase().endsWith('.json') ? 'json' : 'yaml');
+  // A regular file under the task-file cap, valid UTF-8: a FIFO or /dev/zero must not hang or fill memory.
+  const read = readInputText(path, { maxBytes: MAX_TASK_FILE_BYTES, label: 'it' });
+  if (!read.ok) throw new ModelScriptError(path, [`cannot read the script: ${read.kind === 'missing' ? 'no such file' : read.message}`]);
+  return parseModelScript(read.text, path, path.toLowerCase().endsWith('.json') ? 'json' : 'yaml');
 }
 
 /** Parse and validate a script's text. `source` names it in error messages. */

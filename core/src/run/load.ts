@@ -17,7 +17,12 @@
  *   the author's machine could point anywhere inside the container;
  * - sockets, FIFOs and devices are errors, as are names that are not valid UTF-8.
  * The same rule (stay inside the task's folder) applies to `from` files, the reward script's folder
- * and the solution file.
+ * and the solution file. Every file is read through input.ts: a regular file under its cap
+ * ({@link MAX_TASK_FILE_BYTES} for the task file, {@link MAX_SOURCE_FILE_BYTES} for each file copied
+ * in), checked before it is read; a task file must be valid UTF-8.
+ *
+ * With `contents: false` nothing but the task file is read: the same checks run on what stat says,
+ * so `clawgym validate` reports every file problem (symlinks included) that `run` refuses.
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
@@ -29,6 +34,7 @@ import { nodeFileSystem } from '../language/fsHost';
 import { stripExtensionKeys, validateTask } from '../language/diagnostics';
 import type { Diagnostic, DiagnosticCode, FileSystemHost } from '../language/types';
 import { DEFAULT_WORKSPACE_ROOT, DURATION_RE, SIZE_RE, Task, type TaskModel } from '../model/schema';
+import { checkInputStat, describeFileType, inputProblemCode, inputProblemReport, MAX_SOURCE_FILE_BYTES, MAX_TASK_FILE_BYTES, readInputBytes, readInputText } from '../input';
 import { LineIndex } from '../syntax';
 import type { SandboxFile, SandboxResources } from '../sandbox/types';
 import type { ResolvedTask, ResolvedVerifier, RubricModel } from './types';
@@ -36,6 +42,11 @@ import type { ResolvedTask, ResolvedVerifier, RubricModel } from './types';
 export interface LoadOptions {
   /** Answers the validator's stat/readDir questions (default: the real disk). Bytes are always read from disk. */
   host?: FileSystemHost;
+  /**
+   * Default true. False: check every file the task names (kind, cap, symlinks) without reading it;
+   * the task's files then have empty contents (for validation only).
+   */
+  contents?: boolean;
 }
 
 export interface LoadResult {
@@ -60,7 +71,7 @@ export const MAX_WORKSPACE_BYTES = 512 * 1024 * 1024;
 /** Load one task found by `findTasks`. Never throws. */
 export function loadTask(entry: TaskEntry, options: LoadOptions = {}): LoadResult {
   try {
-    return entry.kind === 'clawtask' ? loadClawtask(nodePath.resolve(entry.path), options) : loadClawGymDir(nodePath.resolve(entry.path));
+    return entry.kind === 'clawtask' ? loadClawtask(nodePath.resolve(entry.path), options) : loadClawGymDir(nodePath.resolve(entry.path), options);
   } catch (e) {
     // Only a bug lands here; say so instead of throwing into the runner.
     const message = `internal error while loading the task: ${e instanceof Error ? e.message : String(e)}`;
@@ -156,9 +167,12 @@ function resolveInside(baseDir: string, rel: string, want: 'file' | 'dir', what:
     return undefined;
   }
   const st = fs.statSync(real);
-  if (want === 'file' && !st.isFile()) {
-    problems.add(reportAs, 'from-missing', `${what} \`${rel}\` is not a file`);
-    return undefined;
+  if (want === 'file') {
+    const bad = checkInputStat(st, { path: real, label: `${what} \`${rel}\``, maxBytes: MAX_SOURCE_FILE_BYTES });
+    if (bad) {
+      problems.add(reportAs, inputProblemCode(bad.kind), bad.message);
+      return undefined;
+    }
   }
   if (want === 'dir' && !st.isDirectory()) {
     problems.add(reportAs, 'from-missing', `${what} \`${rel}\` is not a folder`);
@@ -181,7 +195,8 @@ export interface MaterializeResult {
  * Read a host folder into sandbox entries under `sandboxDir` (absolute POSIX), byte for byte (see
  * the module comment for the rules). The folder itself is not an entry. Never throws.
  */
-export function materializeDir(hostDir: string, sandboxDir: string): MaterializeResult {
+export function materializeDir(hostDir: string, sandboxDir: string, options: { contents?: boolean } = {}): MaterializeResult {
+  const read = options.contents ?? true;
   const files: SandboxFile[] = [];
   const problems: MaterializeResult['problems'] = [];
   let totalBytes = 0;
@@ -267,16 +282,21 @@ export function materializeDir(hostDir: string, sandboxDir: string): Materialize
           capped = true;
           return;
         }
-        let content: Buffer;
-        try {
-          content = fs.readFileSync(real);
-        } catch (e) {
-          problem(p, 'from-missing', `cannot read \`${r}\`: ${(e as Error).message}`);
+        if (!read) {
+          const bad = checkInputStat(st, { path: real, label: `\`${r}\``, maxBytes: MAX_SOURCE_FILE_BYTES });
+          if (bad) problem(p, inputProblemCode(bad.kind), bad.message);
+          else files.push({ path: sandboxPath, content: new Uint8Array(0), mode: st.mode & 0o777 });
           continue;
         }
-        files.push({ path: sandboxPath, content: new Uint8Array(content.buffer, content.byteOffset, content.byteLength), mode: st.mode & 0o777 });
+        // Checked again on the open file: it may have been swapped for a FIFO since the stat.
+        const got = readInputBytes(real, { label: `\`${r}\``, maxBytes: MAX_SOURCE_FILE_BYTES });
+        if (!got.ok) {
+          problem(p, inputProblemCode(got.kind), got.message);
+          continue;
+        }
+        files.push({ path: sandboxPath, content: toBytes(got.bytes), mode: st.mode & 0o777 });
       } else {
-        problem(p, 'invalid-value', `\`${r}\` is not a regular file or folder (a socket, FIFO or device cannot be copied)`);
+        problem(p, 'special-file', `\`${r}\` is ${describeFileType(st)}, not a regular file or folder (it cannot be copied)`);
       }
     }
   };
@@ -339,17 +359,22 @@ function underRoot(root: string, rel: string): string {
   return nodePath.posix.join(root, rel.replace(/\\/g, '/')).replace(/(.)\/+$/, '$1');
 }
 
+/**
+ * Read a task file (`.clawtask`) as text: a regular file under {@link MAX_TASK_FILE_BYTES}, valid
+ * UTF-8, without its byte-order mark (editors drop it; columns must agree with them). A file that
+ * cannot be read is a report instead (an encoding error at the first bad byte).
+ */
+export function readTaskFile(file: string): { text: string } | { report: FileDiagnostics } {
+  const r = readInputText(file, { maxBytes: MAX_TASK_FILE_BYTES, label: 'the file' });
+  if (!r.ok) return { report: inputProblemReport(file, r) };
+  return { text: r.text.charCodeAt(0) === 0xfeff ? r.text.slice(1) : r.text };
+}
+
 function loadClawtask(file: string, options: LoadOptions): LoadResult {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
-    const message = `cannot read the file: ${reason}`;
-    return { reports: [{ file, diagnostics: [atStart('error', 'missing-file', message)] }], error: `${file}: ${message}` };
-  }
-  // Editors drop a byte-order mark; so does validation (columns must agree with `clawgym validate`).
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const read = readTaskFile(file);
+  if ('report' in read) return { reports: [read.report], error: summarizeErrors([read.report]) };
+  const text = read.text;
+  const contents = options.contents ?? true;
   const doc = createTaskDocument(file, 0, text);
   const diagnostics = validateTask(doc, options.host ?? nodeFileSystem);
   const reports: FileDiagnostics[] = diagnostics.length ? [{ file, text, diagnostics }] : [];
@@ -376,7 +401,7 @@ function loadClawtask(file: string, options: LoadOptions): LoadResult {
     const abs = resolveInside(baseDir, fromDir.path, 'dir', '`workspace.from_dir`', problems, file);
     if (abs) {
       const target = underRoot(root, fromDir.to);
-      const m = materializeDir(abs, target);
+      const m = materializeDir(abs, target, { contents });
       for (const p of m.problems) problems.add(p.path, p.code, p.message);
       const self: SandboxFile[] = target !== root ? [{ path: target, content: new Uint8Array(0), mode: fs.statSync(abs).mode & 0o777, type: 'directory' }] : [];
       lists.push([...self, ...m.files]);
@@ -391,7 +416,17 @@ function loadClawtask(file: string, options: LoadOptions): LoadResult {
     }
     const abs = resolveInside(baseDir, entry.from, 'file', `\`workspace.files\` entry \`${key}\`: \`from\``, problems, file);
     if (!abs) continue;
-    listed.push({ path, content: toBytes(fs.readFileSync(abs)), mode: entry.mode !== undefined ? parseInt(entry.mode, 8) : 0o644 });
+    const mode = entry.mode !== undefined ? parseInt(entry.mode, 8) : 0o644;
+    if (!contents) {
+      listed.push({ path, content: new Uint8Array(0), mode });
+      continue;
+    }
+    const got = readInputBytes(abs, { label: `\`workspace.files\` entry \`${key}\`: \`from\` \`${entry.from}\``, maxBytes: MAX_SOURCE_FILE_BYTES });
+    if (!got.ok) {
+      problems.add(file, inputProblemCode(got.kind), got.message);
+      continue;
+    }
+    listed.push({ path, content: toBytes(got.bytes), mode });
   }
   lists.push(listed);
 
@@ -410,7 +445,7 @@ function loadClawtask(file: string, options: LoadOptions): LoadResult {
     solution = { script: model.solution.script, origin: `${file} (solution.script)` };
   } else if (model.solution?.from !== undefined) {
     const abs = resolveInside(baseDir, model.solution.from, 'file', '`solution.from`', problems, file);
-    if (abs) solution = { script: fs.readFileSync(abs, 'utf8'), origin: abs };
+    if (abs) solution = readSolution(abs, '`solution.from`', problems, file, contents);
   }
 
   const files = mergeEntries(lists, problems, file, root);
@@ -457,7 +492,7 @@ function loadClawtask(file: string, options: LoadOptions): LoadResult {
 
 /** Report symlinks under a folder that leave it (the folder is copied into the sandbox whole). */
 function checkFolderLinks(dir: string, what: string, problems: Problems): void {
-  for (const p of materializeDir(dir, '/').problems) {
+  for (const p of materializeDir(dir, '/', { contents: false }).problems) {
     if (p.code === 'symlink-escape') problems.add(p.path, p.code, `${what}: ${p.message}`);
   }
 }
@@ -515,7 +550,19 @@ export function inputMountPath(task: Pick<ClawGymTask, 'inputMountDir'>, root: s
   return nodePath.posix.normalize(m.startsWith('/') ? m : nodePath.posix.join(root, m)).replace(/(.)\/+$/, '$1');
 }
 
-function loadClawGymDir(dir: string): LoadResult {
+/** A solution script: text under the source cap (empty without `contents`), or a problem. */
+function readSolution(abs: string, what: string, problems: Problems, reportAs: string, contents: boolean): ResolvedTask['solution'] {
+  if (!contents) return { script: '', origin: abs };
+  const got = readInputText(abs, { label: what, maxBytes: MAX_SOURCE_FILE_BYTES });
+  if (!got.ok) {
+    problems.add(reportAs, inputProblemCode(got.kind), got.message);
+    return undefined;
+  }
+  return { script: got.text, origin: abs };
+}
+
+function loadClawGymDir(dir: string, options: LoadOptions): LoadResult {
+  const contents = options.contents ?? true;
   const read = readClawGymTask(dir);
   const reports = read.reports;
   const refused = summarizeErrors(reports);
@@ -531,7 +578,7 @@ function loadClawGymDir(dir: string): LoadResult {
   let files: SandboxFile[] = [];
   const mount = inputMountPath(cg, root);
   if (mount !== undefined && cg.paths.inputFiles) {
-    const m = materializeDir(cg.paths.inputFiles, mount);
+    const m = materializeDir(cg.paths.inputFiles, mount, { contents });
     for (const p of m.problems) problems.add(p.path, p.code, p.message);
     const self: SandboxFile[] = mount !== root ? [{ path: mount, content: new Uint8Array(0), mode: fs.statSync(cg.paths.inputFiles).mode & 0o777, type: 'directory' }] : [];
     files = [...self, ...m.files];
@@ -542,7 +589,7 @@ function loadClawGymDir(dir: string): LoadResult {
   const solve = nodePath.join(dir, CLAWGYM_SOLUTION_SCRIPT);
   if (fs.existsSync(solve) || isSymlink(solve)) {
     const abs = resolveInside(dir, CLAWGYM_SOLUTION_SCRIPT, 'file', 'the solution', problems, solve);
-    if (abs) solution = { script: fs.readFileSync(abs, 'utf8'), origin: abs };
+    if (abs) solution = readSolution(abs, 'the solution', problems, solve, contents);
   }
   if (problems.size) {
     const all = [...reports, ...problems.reports()];

@@ -12,9 +12,18 @@
  * is an address-space ulimit (RLIMIT_AS), which counts reserved virtual memory, so runtimes that
  * reserve a lot up front (Node, the JVM) need `memoryBytes` of about 2 GB or more.
  *
+ * Every exec runs under a keeper (localKeeper.ts, needs python3): with bubblewrap it is PID 1 of
+ * the exec's pid namespace, without it a child subreaper on the host. An exec returns when its
+ * command exits (after a short drain of what it wrote), even when background processes keep its
+ * output open; those live on until `quiesce()` or `dispose()`, which kill and reap every process
+ * the sandbox's execs started, however they left the command's process group or environment.
+ * Unisolated, a command can still kill its keeper (it runs as the same user): quiesce then reports
+ * the sandbox unclean. Without python3 the backend falls back to killing the process group when
+ * the command exits (bubblewrap: the pid namespace ends with it, which is still clean).
+ *
  * Other differences a caller can see:
- * - Background processes do not outlive the exec that started them (with bubblewrap the pid
- *   namespace ends with it; without, the process group is killed when the command exits).
+ * - With bubblewrap, background processes live in their exec's own pid and network namespaces:
+ *   a later exec shares their files (workspace, /tmp, /root) but cannot see or reach them.
  * - Files written outside the workspace, /tmp and /root last only for one exec (bubblewrap) or go
  *   to the host (no bubblewrap).
  * - Without bubblewrap: the workspace is not at `spec.workdir`. Absolute paths under it in the
@@ -28,6 +37,8 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs, lstatSync, readlinkSync, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
+import type { Duplex } from 'node:stream';
+import { KEEPER_SOURCE } from './localKeeper';
 import { Capture, captured, findExecutable } from './output';
 import { registerSandbox, unregisterSandbox } from './registry';
 import {
@@ -37,6 +48,7 @@ import {
   type CopyOutResult,
   type ExecOptions,
   type ExecResult,
+  type QuiesceReport,
   type Sandbox,
   type SandboxBackend,
   type SandboxEntry,
@@ -57,8 +69,15 @@ const DEFAULT_MAX_OUTPUT = 1024 * 1024;
 const DEFAULT_KILL_AFTER = 64 * 1024 * 1024;
 const DEFAULT_MAX_TOTAL = 256 * 1024 * 1024;
 const DEFAULT_MAX_FILE = 16 * 1024 * 1024;
-/** How long to wait for the output pipes after the command exited (a daemonized child can hold them). */
-const CLOSE_GRACE_MS = 1000;
+/**
+ * How long to go on reading the output pipes after the command exited, for what it wrote just
+ * before: background children can hold the pipes open for as long as they live.
+ */
+const DRAIN_GRACE_MS = 50;
+/** After asking a keeper to kill everything: how long before its process group is killed instead. */
+const KEEPER_KILL_GRACE_MS = 6000;
+/** How long quiesce() waits for every keeper to report that its processes are reaped. */
+const QUIESCE_DEADLINE_MS = 8000;
 /** Marks the processes of one unisolated sandbox, so dispose can find ones that left the process group. */
 const TOKEN_VAR = 'CLAWGYM_SANDBOX_TOKEN';
 
@@ -98,26 +117,77 @@ export function bubblewrapStatus(): BubblewrapStatus {
   return (probed = { ok: false, path: found, version, problem: `bwrap is installed but does not work here: ${problem}`, userArgs: [] });
 }
 
+/** Whether execs can run under the keeper (localKeeper.ts), found once per process and mode. */
+export interface KeeperStatus {
+  ok: boolean;
+  /** Absolute path of the python3 that runs it (as the sandbox sees it, with bubblewrap). */
+  python?: string;
+  /** Why not (when not ok). */
+  problem?: string;
+}
+
+const keeperProbes = new Map<string, KeeperStatus>();
+
+/**
+ * Find a python3 for the keeper and run it once on `true`: as PID 1 of a bubblewrap pid namespace
+ * when `bwrap` is given, else as a subreaper on the host (which needs prctl: Linux).
+ */
+export function keeperStatus(bwrap: BubblewrapStatus | undefined): KeeperStatus {
+  const key = bwrap ? 'ns' : 'sub';
+  const known = keeperProbes.get(key);
+  if (known) return known;
+  const status = probeKeeper(bwrap);
+  keeperProbes.set(key, status);
+  return status;
+}
+
+function probeKeeper(bwrap: BubblewrapStatus | undefined): KeeperStatus {
+  const inside = (argv: string[]): [string, string[]] =>
+    bwrap
+      ? [bwrap.path!, [...systemViewArgs(), '--proc', '/proc', '--dev', '/dev', '--unshare-all', '--die-with-parent', '--new-session', ...bwrap.userArgs, '--as-pid-1', '--', ...argv]]
+      : [argv[0]!, argv.slice(1)];
+  const hostPython = bwrap ? 'python3' : findExecutable('python3');
+  if (!hostPython) return { ok: false, problem: 'python3 is not installed (the keeper that reaps background processes needs it)' };
+  const [file, args] = inside([hostPython, '-I', '-S', '-c', 'import sys; print(sys.executable)']);
+  const found = spawnSync(file, args, { encoding: 'utf8', timeout: 10_000, env: { PATH: STANDARD_PATH } });
+  const python = found.status === 0 ? found.stdout.trim() : '';
+  if (!python.startsWith('/')) {
+    return { ok: false, problem: `python3 does not run${bwrap ? ' inside bubblewrap' : ''}: ${(found.stderr || found.error?.message || `exit ${found.status}`).trim().split('\n')[0]}` };
+  }
+  const [kfile, kargs] = inside([python, '-I', '-S', '-c', KEEPER_SOURCE, bwrap ? 'ns' : 'sub', '', '', '--', 'true']);
+  const run = spawnSync(kfile, kargs, { timeout: 10_000, env: { PATH: STANDARD_PATH }, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const ctl = String(run.output?.[3] ?? '');
+  if (!bwrap && ctl.includes('r 0')) return { ok: false, python, problem: 'prctl(PR_SET_CHILD_SUBREAPER) is not available here (Linux only)' };
+  if (run.status !== 0 || !/^x 0$/m.test(ctl) || !/^d \d+ 1$/m.test(ctl)) {
+    return { ok: false, python, problem: `the keeper does not work here: ${(String(run.stderr ?? '') || run.error?.message || `exit ${run.status}`).trim().split('\n').pop()}` };
+  }
+  return { ok: true, python };
+}
+
 export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBackend {
   const mode = options.bubblewrap ?? 'auto';
   const bw = mode === 'never' ? undefined : bubblewrapStatus();
   if (mode === 'require' && !bw?.ok) throw new SandboxError('unavailable', `bubblewrap is required but unusable: ${bw?.problem}`);
   const bwrap = bw?.ok ? bw : undefined;
+  const keeper = keeperStatus(bwrap);
   const user = os.userInfo().username;
+  const reaping = keeper.ok
+    ? 'background processes are reaped when the agent phase ends'
+    : `background processes that leave their process group may survive (${keeper.problem})`;
   const where = os.tmpdir();
   return {
     name: 'local',
     isolation: bwrap ? 'bubblewrap' : 'none',
     describe() {
       return bwrap
-        ? `local sandboxes in ${where}, isolated with ${bwrap.version ?? 'bubblewrap'} (own namespaces, network off unless asked, host /usr and /etc read-only); weaker than Docker: no CPU or process-count limits, memory only as an address-space ulimit`
-        : `local sandboxes in ${where}, NOT isolated${mode === 'auto' && bw?.problem ? ` (${bw.problem})` : ''}: commands run directly on this machine as ${user}, with its files and network; no CPU or process-count limits, memory only as an address-space ulimit; only for tasks you trust`;
+        ? `local sandboxes in ${where}, isolated with ${bwrap.version ?? 'bubblewrap'} (own namespaces, network off unless asked, host /usr and /etc read-only); weaker than Docker: no CPU or process-count limits, memory only as an address-space ulimit; ${reaping}`
+        : `local sandboxes in ${where}, NOT isolated${mode === 'auto' && bw?.problem ? ` (${bw.problem})` : ''}: commands run directly on this machine as ${user}, with its files and network; no CPU or process-count limits, memory only as an address-space ulimit; ${reaping}; only for tasks you trust`;
     },
     async create(spec, files, createOptions) {
       throwIfAborted(createOptions?.signal);
       const workdir = normalizeWorkdir(spec.workdir);
       const root = await fs.mkdtemp(nodePath.join(os.tmpdir(), 'clawgym-sbx-'));
-      const sandbox = new LocalSandbox({ ...spec, workdir }, root, bwrap);
+      const sandbox = new LocalSandbox({ ...spec, workdir }, root, bwrap, keeper.ok ? keeper : undefined, keeper.problem);
       registerSandbox(sandbox);
       try {
         await sandbox.init();
@@ -145,7 +215,10 @@ class LocalSandbox implements Sandbox {
   private readonly home: string;
   private readonly token = randomBytes(12).toString('hex');
   private readonly mounts: Mount[];
-  private readonly running = new Set<{ kill: () => void; done: Promise<unknown> }>();
+  /** Every exec whose processes may still run (an exec that returned can leave background ones). */
+  private readonly running = new Set<Running>();
+  /** Why quiesce() could not guarantee that nothing escaped (a keeper killed from inside), if so. */
+  private readonly escapes: string[] = [];
   /** Top-level host /tmp entries copyIn created (unisolated mode), removed by dispose. */
   private readonly hostTmpCreated = new Set<string>();
   private disposed: Promise<void> | undefined;
@@ -154,6 +227,8 @@ class LocalSandbox implements Sandbox {
     readonly spec: SandboxSpec,
     private readonly root: string,
     private readonly bwrap: BubblewrapStatus | undefined,
+    private readonly keeper: KeeperStatus | undefined,
+    private readonly keeperProblem: string | undefined,
   ) {
     this.id = root;
     this.name = `clawgym-local-${safeName(spec.runId)}-${safeName(spec.trialId)}-${nodePath.basename(root).slice('clawgym-sbx-'.length)}`;
@@ -202,12 +277,15 @@ class LocalSandbox implements Sandbox {
       // bash's ulimit -v is in KiB; a lower limit already in place stays (the 2>/dev/null).
       argv = ['bash', '-c', `ulimit -v ${Math.max(1, Math.floor(memory / 1024))} 2>/dev/null; exec "$@"`, 'bash', ...argv];
     }
+    const kept = this.keeper ? (this.bwrap ? 'ns' : 'sub') : undefined;
+    const keeperArgv = (cmd: string[]) =>
+      this.keeper ? [this.keeper.python!, '-I', '-S', '-c', KEEPER_SOURCE, kept!, env.LC_CTYPE !== undefined ? 'set' : '', env.LC_CTYPE ?? '', '--', ...cmd] : cmd;
     let file: string;
     let args: string[];
     let hostCwd: string;
     if (this.bwrap) {
       file = this.bwrap.path!;
-      args = [...this.bwrapArgs(), '--chdir', cwd, '--', ...argv];
+      args = [...this.bwrapArgs(), '--chdir', cwd, ...(kept ? ['--as-pid-1'] : []), '--', ...keeperArgv(argv)];
       hostCwd = this.root;
     } else {
       // A cwd outside the sandbox's places is the host's own directory (as bubblewrap shows the
@@ -218,9 +296,53 @@ class LocalSandbox implements Sandbox {
       // Commands refer to the workspace by its sandbox path; here it lives elsewhere.
       argv = argv.map((a) => translatePath(a, this.spec.workdir, this.ws));
       for (const m of this.spec.mounts ?? []) argv = argv.map((a) => translatePath(a, m.containerPath, m.hostPath));
-      [file, ...args] = argv;
+      [file, ...args] = keeperArgv(argv);
     }
-    return this.track((register) => runProcess(file, args, hostCwd, env, options, register));
+    return runProcess({ file, args, cwd: hostCwd, env, kept }, options, (r) => {
+      this.running.add(r);
+      void r.gone.then((end) => {
+        this.running.delete(r);
+        if (end.escaped) this.escapes.push(end.escaped);
+      });
+    });
+  }
+
+  async quiesce(options: { signal?: AbortSignal } = {}): Promise<QuiesceReport> {
+    throwIfAborted(options.signal);
+    const running = [...this.running];
+    for (const r of running) r.end('quiesced');
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const deadline = new Promise<'late' | 'cancelled'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), QUIESCE_DEADLINE_MS);
+      onAbort = () => resolve('cancelled');
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    const ends = await Promise.race([Promise.all(running.map((r) => r.gone)), deadline]);
+    clearTimeout(timer);
+    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+    if (ends === 'cancelled') throw new SandboxError('cancelled', 'quiesce was cancelled');
+    let killed = 0;
+    const problems: string[] = [];
+    if (ends === 'late') problems.push(`some execs' processes were not reaped within ${QUIESCE_DEADLINE_MS} ms`);
+    else {
+      for (const e of ends) killed += e.killed;
+      if (ends.some((e) => !e.clean)) problems.push('some processes could not be reaped in time (uninterruptible?)');
+    }
+    // Belt and braces for the unisolated mode: anything that still carries the sandbox's token.
+    if (!this.bwrap) killed += killByEnvToken(this.token);
+    if (this.escapes.length > 0) problems.push(...new Set(this.escapes));
+    if (!this.keeper && !this.bwrap) {
+      problems.push(`no keeper (${this.keeperProblem ?? 'unavailable'}): processes that left their exec's process group and cleared their environment cannot be found`);
+    }
+    const how = this.keeper
+      ? this.bwrap
+        ? "every exec's keeper (PID 1 of its pid namespace) killed and reaped all its processes"
+        : "every exec's keeper (a child subreaper) killed and reaped all its descendants"
+      : this.bwrap
+        ? "every exec's pid namespace ended with its command"
+        : 'process groups and token-marked processes killed';
+    return { killed, clean: problems.length === 0, detail: problems.length === 0 ? `${how}; ${killed} killed` : `${how}; ${killed} killed; but ${problems.join('; ')}` };
   }
 
   async copyIn(files: readonly SandboxFile[], options?: { signal?: AbortSignal }): Promise<void> {
@@ -324,8 +446,8 @@ class LocalSandbox implements Sandbox {
   private async doDispose(): Promise<void> {
     try {
       const running = [...this.running];
-      for (const r of running) r.kill();
-      await Promise.allSettled(running.map((r) => r.done));
+      for (const r of running) r.end('cancelled');
+      await Promise.race([Promise.allSettled(running.map((r) => r.gone)), new Promise((r) => setTimeout(r, QUIESCE_DEADLINE_MS).unref())]);
       if (!this.bwrap) killByEnvToken(this.token);
       for (const p of [this.root, ...this.hostTmpCreated]) {
         await makeWritable(p);
@@ -335,20 +457,6 @@ class LocalSandbox implements Sandbox {
       // dispose never throws
     }
     unregisterSandbox(this);
-  }
-
-  private async track(run: (register: (kill: () => void) => void) => Promise<ExecResult>): Promise<ExecResult> {
-    let entry: { kill: () => void; done: Promise<unknown> } | undefined;
-    const done = run((kill) => {
-      entry = { kill, done: Promise.resolve() };
-      this.running.add(entry);
-    });
-    if (entry) entry.done = done;
-    try {
-      return await done;
-    } finally {
-      if (entry) this.running.delete(entry);
-    }
   }
 
   private bwrapArgs(): string[] {
@@ -418,23 +526,64 @@ class LocalSandbox implements Sandbox {
   }
 }
 
-/** Spawn in its own process group; kill the whole group on timeout, output limit, abort or exit. */
-function runProcess(
-  file: string,
-  args: string[],
-  cwd: string,
-  env: Record<string, string>,
-  o: ExecOptions,
-  register: (kill: () => void) => void,
-): Promise<ExecResult> {
+/** One exec's processes, as the sandbox tracks them until the last of them is gone. */
+interface Running {
+  /**
+   * Kill everything the exec started. While the command runs, `cancelled` makes the exec reject
+   * and `quiesced` makes it return as killed (exit 137); after it returned, its leftovers go.
+   */
+  end(why: 'cancelled' | 'quiesced'): void;
+  /** Settles when the exec's keeper (or, without one, its process) is gone. */
+  gone: Promise<ExecEnd>;
+}
+
+interface ExecEnd {
+  /** Processes the keeper killed. */
+  killed: number;
+  /** Everything the exec started has been reaped (as far as the keeper can know). */
+  clean: boolean;
+  /** Set when processes may have got away (the keeper was killed before it could report). */
+  escaped?: string;
+}
+
+interface Launch {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** Under a keeper (control channel on fd 3): PID 1 of a pid namespace, or a subreaper. */
+  kept: 'ns' | 'sub' | undefined;
+}
+
+/**
+ * Spawn in its own process group. With a keeper, the exec returns when the keeper reports that the
+ * command exited (after DRAIN_GRACE_MS for its last output) and background processes live on
+ * under it; timeout, output limit and abort ask it to kill everything, and the exec returns once
+ * the keeper is gone. Without one, the group is killed when the command exits.
+ */
+function runProcess(launch: Launch, o: ExecOptions, register: (r: Running) => void): Promise<ExecResult> {
   const maxOutput = o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
   const killAfter = o.killAfterBytes ?? DEFAULT_KILL_AFTER;
   const started = performance.now();
+  const { file, kept } = launch;
   return new Promise<ExecResult>((resolve, reject) => {
-    const child = spawn(file, args, { cwd, env, detached: true, stdio: [o.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    let stopped: 'timeout' | 'limit' | 'cancelled' | 'callback' | undefined;
+    const child = spawn(file, launch.args, {
+      cwd: launch.cwd,
+      env: launch.env,
+      detached: true,
+      stdio: [o.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', kept ? 'pipe' : 'ignore'],
+    });
+    const ctl = kept ? (child.stdio[3] as Duplex | null) : null;
+    let stopped: 'timeout' | 'limit' | 'cancelled' | 'quiesced' | 'callback' | undefined;
     let callbackError: unknown;
     let settled = false;
+    let exited = false;
+    /** From the keeper: the command's exit code, or minus the signal that killed it. */
+    let mainStatus: number | undefined;
+    let keeperEnd: ExecEnd | undefined;
+    let subreaper: boolean | undefined;
+    let markGone: (end: ExecEnd) => void = () => undefined;
+    const gone = new Promise<ExecEnd>((r) => (markGone = r));
     const killGroup = () => {
       if (child.pid === undefined) return;
       try {
@@ -443,14 +592,26 @@ function runProcess(
         // already gone
       }
     };
-    const stop = (why: NonNullable<typeof stopped>) => {
-      stopped ??= why;
-      killGroup();
+    let fallback: NodeJS.Timeout | undefined;
+    const killAll = () => {
+      if (exited) return killGroup();
+      if (ctl && !ctl.destroyed) {
+        ctl.write('k\n');
+        // A keeper that cannot act (stopped by the command, unisolated) is killed with its group.
+        fallback ??= setTimeout(killGroup, KEEPER_KILL_GRACE_MS);
+      } else killGroup();
     };
-    register(() => stop('cancelled'));
+    const stop = (why: NonNullable<typeof stopped>) => {
+      if (stopped) return;
+      stopped = why;
+      killAll();
+    };
+    register({ end: (why) => (settled ? killAll() : stop(why)), gone });
     const out = new Capture(maxOutput);
     const err = new Capture(maxOutput);
     const onData = (c: Capture, cb: ((chunk: Uint8Array) => void) | undefined) => (chunk: Buffer) => {
+      // After the exec returned, what background processes write is read (so they do not block) and dropped.
+      if (settled) return;
       c.add(chunk);
       if (cb && !stopped) {
         try {
@@ -464,6 +625,13 @@ function runProcess(
     };
     child.stdout!.on('data', onData(out, o.onStdout));
     child.stderr!.on('data', onData(err, o.onStderr));
+    let openPipes = 2;
+    let drained: (() => void) | undefined;
+    const pipeEnded = () => {
+      if (--openPipes === 0) drained?.();
+    };
+    child.stdout!.on('end', pipeEnded);
+    child.stderr!.on('end', pipeEnded);
     if (o.stdin !== undefined) {
       child.stdin!.on('error', () => undefined); // EPIPE when the command does not read its input
       child.stdin!.end(typeof o.stdin === 'string' ? Buffer.from(o.stdin, 'utf8') : o.stdin);
@@ -487,7 +655,7 @@ function runProcess(
         exitCode = (spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? 127 : 126;
         stderrText += `${file}: ${spawnError.message}\n`;
       }
-      if (stopped === 'timeout' || stopped === 'limit') exitCode = 137;
+      if (stopped) exitCode = 137;
       resolve({
         exitCode,
         ...captured(out, err),
@@ -497,21 +665,58 @@ function runProcess(
         durationMs: Math.round(performance.now() - started),
       });
     };
+    /** Finish once both pipes are at their end, or after the drain grace (background processes hold them). */
+    const drainThenFinish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled || graceTimer) return;
+      drained = () => finish(code, signal);
+      if (openPipes === 0) return drained();
+      graceTimer = setTimeout(drained, DRAIN_GRACE_MS);
+    };
+    if (ctl) {
+      let pending = '';
+      ctl.setEncoding('latin1');
+      ctl.on('error', () => undefined);
+      ctl.on('data', (text: string) => {
+        pending += text;
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          const [kind, a, b] = pending.slice(0, nl).split(' ');
+          pending = pending.slice(nl + 1);
+          if (kind === 'r') subreaper = a === '1';
+          else if (kind === 'x' && mainStatus === undefined) {
+            mainStatus = Number(a);
+            // Killed on purpose: return once the keeper is gone (everything reaped), not now.
+            if (!stopped) drainThenFinish(mainStatus >= 0 ? mainStatus : null, mainStatus >= 0 ? null : signalName(-mainStatus));
+          } else if (kind === 'd') keeperEnd = { killed: Number(a) || 0, clean: b === '1' };
+        }
+      });
+    }
     child.on('error', (e) => {
-      if (child.pid === undefined) finish(null, null, e);
+      if (child.pid === undefined) {
+        markGone({ killed: 0, clean: true });
+        finish(null, null, e);
+      }
     });
     child.on('exit', (code, signal) => {
-      // What the command left running in its group goes with it, so the pipes close.
+      exited = true;
+      if (fallback) clearTimeout(fallback);
+      // What is left in the group (the keeper's, or the command's when there is none) goes with it.
       killGroup();
-      if (settled) return;
-      graceTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        finish(code, signal);
-      }, CLOSE_GRACE_MS);
+      let end: ExecEnd;
+      if (!kept) end = { killed: 0, clean: true };
+      else if (keeperEnd) end = { ...keeperEnd, ...(subreaper === false ? { clean: false, escaped: 'the keeper could not become a subreaper' } : {}) };
+      else if (kept === 'ns') end = { killed: 0, clean: true }; // its pid namespace died with it
+      else end = { killed: 0, clean: false, escaped: "an exec's keeper was killed before it could reap (processes it held may have escaped to init)" };
+      markGone(end);
+      if (mainStatus !== undefined && !stopped) return drainThenFinish(mainStatus >= 0 ? mainStatus : null, mainStatus >= 0 ? null : signalName(-mainStatus));
+      drainThenFinish(code, signal);
     });
-    child.on('close', (code, signal) => finish(code, signal));
   });
+}
+
+function signalName(n: number): NodeJS.Signals | null {
+  for (const [name, value] of Object.entries(os.constants.signals)) if (value === n) return name as NodeJS.Signals;
+  return null;
 }
 
 /** The host's system directories, read-only: /usr, /etc and the merged-/usr links or dirs. */
@@ -535,21 +740,26 @@ function systemViewArgs(): string[] {
  * Kill processes of an unisolated sandbox that left its process groups (setsid, daemons): they
  * still carry the sandbox's token in their environment. Linux only; elsewhere a no-op.
  */
-function killByEnvToken(token: string): void {
+function killByEnvToken(token: string): number {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
   } catch {
-    return;
+    return 0;
   }
+  let killed = 0;
   const needle = `${TOKEN_VAR}=${token}\0`;
   for (const pid of pids) {
     try {
-      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle)) process.kill(Number(pid), 'SIGKILL');
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle)) {
+        process.kill(Number(pid), 'SIGKILL');
+        killed++;
+      }
     } catch {
       // gone, or not ours to read
     }
   }
+  return killed;
 }
 
 /** Make every directory under p writable and searchable by us, so rm can empty read-only dirs. */

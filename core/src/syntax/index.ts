@@ -6,6 +6,7 @@
  * LSP positions count by default; {@link LineIndex} converts them to line/character pairs.
  */
 import {
+  type Alias,
   Document,
   isAlias,
   isMap,
@@ -18,6 +19,7 @@ import {
   type Pair,
   YAMLMap,
   YAMLSeq,
+  visit,
 } from 'yaml';
 
 export { isMap, isScalar, isSeq, isPair, Scalar, YAMLMap, YAMLSeq };
@@ -156,11 +158,58 @@ export function toParsedTask(text: string, doc: Document.Parsed): ParsedTask {
   }
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: 100 });
-  } catch {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
     value = null;
+    const problem = aliasProblem(doc, e);
+    if (problem) syntaxErrors.push(problem);
   }
   return { text, lines: new LineIndex(text), doc, syntaxErrors, value };
+}
+
+/** How many alias expansions a document may need (the yaml package's guard against "billion laughs"). */
+export const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Why converting the document to plain data failed, at the alias being expanded then: the alias
+ * limit, or an alias the parser did not already report. Found by converting again with every alias
+ * node's toJSON instrumented (a stack, so the innermost alias in progress is the culprit).
+ */
+function aliasProblem(doc: Document.Parsed, error: unknown): YamlProblem | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const limit = /Excessive alias count/.test(message);
+  if (!limit && doc.errors.length > 0) return undefined; // already reported by the parser
+  const stack: Alias[] = [];
+  const patched: Alias[] = [];
+  visit(doc, {
+    Alias(_key, node) {
+      const original = node.toJSON;
+      node.toJSON = function (this: Alias, ...args: Parameters<Alias['toJSON']>) {
+        stack.push(node);
+        const result = original.apply(this, args);
+        stack.pop();
+        return result;
+      };
+      patched.push(node);
+    },
+  });
+  try {
+    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch {
+    // expected: the same failure, now with the alias on top of the stack
+  } finally {
+    for (const node of patched) delete (node as { toJSON?: unknown }).toJSON;
+  }
+  const at = stack[stack.length - 1]?.range;
+  const span = at ? { start: at[0], end: Math.max(at[1], at[0]) } : { start: 0, end: 0 };
+  return {
+    span,
+    message: limit
+      ? `the alias limit was exceeded: the aliases expand to more than ${MAX_ALIAS_COUNT} copies of their anchors (a "billion laughs" document); use fewer nested aliases`
+      : `cannot expand this alias: ${message}`,
+    yamlCode: limit ? 'ALIAS_LIMIT' : 'ALIAS_ERROR',
+    severity: 'error',
+  };
 }
 
 /** The span a node covers (value part, without trailing comments/whitespace). */

@@ -26,6 +26,7 @@ import { parseYaml } from '../syntax';
 import { field, type HostKind } from './checks';
 import type { CheckModel } from '../run/types';
 import type { VerifierError } from './types';
+import { MAX_SOURCE_FILE_BYTES, readInputText } from '../input';
 
 /** What one check found: a score, a short message, and an error when it could not be graded. */
 export interface Verdict {
@@ -290,7 +291,9 @@ async function readFixture(baseDir: string, from: string): Promise<{ text: strin
     const base = await fsp.realpath(baseDir);
     const real = await fsp.realpath(path.join(base, from));
     if (real !== base && !real.startsWith(base + path.sep)) return { error: `file_equals.from ${from} is a symlink that leaves the task's folder` };
-    return { text: await fsp.readFile(real, 'utf8') };
+    // A regular file under the source cap, valid UTF-8 (a FIFO must not hang the verifier).
+    const got = readInputText(real, { maxBytes: MAX_SOURCE_FILE_BYTES, label: `file_equals.from ${from}` });
+    return got.ok ? { text: got.text } : { error: got.message };
   } catch (e) {
     return { error: `cannot read file_equals.from ${from}: ${(e as Error).message}` };
   }

@@ -90,6 +90,8 @@ export async function readRewardFolder(hostDir: string, maxBytes = MAX_REWARD_FO
         entries.push({ path: r, type: 'directory', mode: st.mode & 0o7777 });
         await walk(full, r, depth + 1);
       } else if (st.isFile()) {
+        // Judged from the size first: a huge sparse file is refused without being read.
+        if (total + st.size > maxBytes) throw new Error(`the reward folder holds more than ${maxBytes} bytes`);
         const data = await fsp.readFile(full);
         total += data.length;
         if (total > maxBytes) throw new Error(`the reward folder holds more than ${maxBytes} bytes`);

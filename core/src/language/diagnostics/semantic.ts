@@ -183,6 +183,8 @@ export function checkPaths(c: Collector, value: Record<string, unknown>, checks:
       c.add(span(), 'error', 'from-missing', `${quote(ref.value)} does not exist (looked for ${ref.want === 'dir' ? 'a folder' : 'a file'} next to the task file)`, { path: ref.path });
     } else if (ref.want === 'dir' && !st.isDirectory) {
       c.add(span(), 'error', 'from-missing', `${quote(ref.value)} is a file, but \`from_dir\` needs a folder`, { path: ref.path });
+    } else if (ref.want === 'file' && !st.isFile && !st.isDirectory) {
+      c.add(span(), 'error', 'special-file', `${quote(ref.value)} is not a regular file (a FIFO, socket or device), but a file is needed here`, { path: ref.path });
     } else if (ref.want === 'file' && !st.isFile) {
       c.add(span(), 'error', 'from-missing', `${quote(ref.value)} is a folder, but a file is needed here`, { path: ref.path });
     } else if (ref.want === 'dir' && ref.path[1] === 'from_dir' && toUsable) {
