@@ -15,6 +15,7 @@ import { newRunId } from '../src/run/job';
 import { runTrial, type TrialRecord } from '../src/run/trial';
 import type { ResolvedTask } from '../src/run/types';
 import { createDockerBackend, type DockerSandbox } from '../src/sandbox/docker';
+import { createLocalBackend } from '../src/sandbox/local';
 import { assertDocker, containersOf, needsDocker, TEST_IMAGE } from './docker';
 import { helloResolvedTask } from './util';
 
@@ -258,5 +259,38 @@ for name in ("mem", "environ", "fd/1"):
     } finally {
       await sb.dispose();
     }
+  });
+});
+
+describe('hostile agents against grading, local backend with bubblewrap', () => {
+  test('a setsid writer is dead before grading and a usercustomize.py in the home is tampering', async (t) => {
+    const backend = createLocalBackend({ bubblewrap: 'require' });
+    const base = helloResolvedTask('hostile-local');
+    const solution = [
+      'cp input.txt out.txt',
+      `setsid bash -c 'while true; do echo x >> ${ROOT}/noise.txt; sleep 0.005; done' > /dev/null 2>&1 < /dev/null &`,
+      'd=$(python3 -c "import site; print(site.getusersitepackages())"); mkdir -p "$d"; echo "print(1.0)" > "$d/usercustomize.py"',
+    ].join('\n');
+    const stable = { id: 'stable', command: 'a=$(stat -c %s noise.txt); sleep 0.4; b=$(stat -c %s noise.txt); [ "$a" = "$b" ]' };
+    let rec: TrialRecord;
+    try {
+      rec = await runTrial({
+        task: { ...base, solution: { script: solution, origin: 'inline' }, verifier: { ...base.verifier, checks: [...base.verifier.checks, stable] as ResolvedTask['verifier']['checks'] } },
+        backend,
+        agent: oracleAgent,
+        runId: newRunId(),
+        trialId: 't',
+        image: TEST_IMAGE,
+      });
+    } catch (e) {
+      return t.skip(`no bubblewrap here: ${(e as Error).message}`);
+    }
+    const r = rec.result;
+    if (r.status === 'error' && /bubblewrap|bwrap/i.test(r.error?.message ?? '')) return t.skip(r.error!.message);
+    assert.equal(r.checks.find((c) => c.id === 'stable')?.passed, true, JSON.stringify(r.checks));
+    assert.ok(r.integrity && 'killed' in r.integrity.quiesce && r.integrity.quiesce.killed >= 1, JSON.stringify(r.integrity));
+    assert.ok(r.integrity!.tampering.some((x) => /usercustomize/.test(x)), JSON.stringify(r.integrity));
+    assert.equal(r.reward, 0);
+    assert.equal(r.solved, false);
   });
 });

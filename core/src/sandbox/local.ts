@@ -48,6 +48,7 @@ import {
   type CopyOutResult,
   type ExecOptions,
   type ExecResult,
+  type FileSystemChange,
   type QuiesceReport,
   type Sandbox,
   type SandboxBackend,
@@ -207,6 +208,9 @@ interface Mount {
   host: string;
 }
 
+/** In a home: what Python (the user site) and shells read at start-up (see run/integrity.ts). */
+const HOME_START_UP = ['.local', '.bashrc', '.bash_profile', '.bash_login', '.profile', '.pythonrc', '.pythonrc.py'];
+
 class LocalSandbox implements Sandbox {
   readonly id: string;
   readonly name: string;
@@ -342,7 +346,43 @@ class LocalSandbox implements Sandbox {
       : this.bwrap
         ? "every exec's pid namespace ended with its command"
         : 'process groups and token-marked processes killed';
-    return { killed, clean: problems.length === 0, detail: problems.length === 0 ? `${how}; ${killed} killed` : `${how}; ${killed} killed; but ${problems.join('; ')}` };
+    return {
+      killed,
+      clean: problems.length === 0,
+      stopped: false,
+      tampering: [],
+      detail: problems.length === 0 ? `${how}; ${killed} killed` : `${how}; ${killed} killed; but ${problems.join('; ')}`,
+    };
+  }
+
+  /** Start of the agent phase (ns, less the coarse clock's lag): see `changes`. */
+  private t0: bigint | undefined;
+
+  async baseline(): Promise<void> {
+    this.t0 = BigInt(Date.now() - 20) * 1_000_000n;
+  }
+
+  /**
+   * What the agent changed of what graders read here: the system is the host's, read-only under
+   * bubblewrap (and not watched without it: `isolation: none`); the sandbox's own home holds the
+   * Python user site and shell start-up files, which are. By ctime against `baseline`.
+   */
+  async changes(): Promise<FileSystemChange[]> {
+    if (this.t0 === undefined) return [];
+    const out: FileSystemChange[] = [];
+    const visit = async (host: string, shown: string, depth: number): Promise<void> => {
+      let st;
+      try {
+        st = await fs.lstat(host, { bigint: true });
+      } catch {
+        return;
+      }
+      if (st.ctimeNs >= this.t0!) out.push({ path: shown, kind: 'modified' });
+      if (!st.isDirectory() || depth > 12 || out.length > 5000) return;
+      for (const name of await fs.readdir(host).catch(() => [] as string[])) await visit(nodePath.join(host, name), `${shown}/${name}`, depth + 1);
+    };
+    for (const entry of HOME_START_UP) await visit(nodePath.join(this.home, entry), `/root/${entry}`, 0);
+    return out;
   }
 
   async copyIn(files: readonly SandboxFile[], options?: { signal?: AbortSignal }): Promise<void> {
