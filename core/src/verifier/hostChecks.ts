@@ -11,9 +11,9 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import {
+  compileGlob,
   compileRegex,
   csvConditionHolds,
-  globToRegExp,
   isGlob,
   jsonConditionHolds,
   normalizeRelPath,
@@ -140,7 +140,7 @@ function error(kind: VerifierError['kind'], message: string): Verdict {
 /** Paths a glob matches (folders included), or the single path itself. */
 function expand(tree: SnapshotTree, pattern: string): string[] | Verdict {
   if (!isGlob(pattern)) return [normalizeRelPath(pattern)];
-  const re = globToRegExp(pattern);
+  const re = compileGlob(pattern);
   if (!re) return error('invalid-check', `${pattern} is not a valid glob`);
   const out: string[] = [];
   for (const p of tree.paths()) if (re.test(p)) out.push(p);
