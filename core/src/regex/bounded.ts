@@ -24,13 +24,25 @@ export interface BoundedRegex {
   /** The pattern as written (JavaScript syntax). */
   readonly source: string;
   readonly flags: string;
-  /** Whether the pattern matches somewhere in `text`. Never backtracks; does not throw. */
+  /** Whether the pattern matches somewhere in `text`. Never backtracks (see `testBounded` for errors). */
   test(text: string): boolean;
   /** `/source/flags`, as a RegExp prints. */
   toString(): string;
 }
 
 export type CompiledRegex = { re: BoundedRegex } | { error: string };
+
+/**
+ * `re.test(text)`, or why the engine could not answer (it has no backtracking to run away, but a
+ * bug or an exhausted heap must fail that one check, not the run).
+ */
+export function testBounded(re: BoundedRegex, text: string): boolean | string {
+  try {
+    return re.test(text);
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
 
 /** The flags a check may give (`g`, `y`, `d` and `v` change nothing `test` needs, or are refused). */
 const FLAGS = /^[imsu]*$/;

@@ -21,6 +21,7 @@ import {
   queryJson,
   textEquals,
 } from '../language/diagnostics/evaluate';
+import { testBounded } from '../regex';
 import type { CopyOutResult, SandboxEntry } from '../sandbox/types';
 import { parseYaml } from '../syntax';
 import { field, type HostKind } from './checks';
@@ -193,9 +194,12 @@ export async function evaluateHostCheck(kind: HostKind, check: CheckModel, env: 
       const f = field(check, 'file_matches');
       const r = compileRegex(f.pattern, f.flags ?? '');
       if ('error' in r) return error('invalid-check', `invalid regular expression /${f.pattern}/: ${r.error}`);
-      return eachFile(env.tree, f.path, (text, p) =>
-        r.re.test(text) ? pass(`/${f.pattern}/ found in ${p}`) : fail(`/${f.pattern}/${f.flags ?? ''} not found in ${p} (${plural(Buffer.byteLength(text), 'byte')})`),
-      );
+      // linear-time engine: the agent's text cannot make this take longer than its length allows
+      return eachFile(env.tree, f.path, (text, p) => {
+        const found = testBounded(r.re, text);
+        if (typeof found === 'string') return error('invalid-check', `/${f.pattern}/ could not be matched against ${p}: ${found}`);
+        return found ? pass(`/${f.pattern}/ found in ${p}`) : fail(`/${f.pattern}/${f.flags ?? ''} not found in ${p} (${plural(Buffer.byteLength(text), 'byte')})`);
+      });
     }
     case 'file_equals': {
       const f = field(check, 'file_equals');

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { compileRegex } from '../language/diagnostics/evaluate';
-import type { BoundedRegex } from '../regex';
+import { testBounded, type BoundedRegex } from '../regex';
 import { SandboxError, type ExecResult, type Sandbox } from '../sandbox/types';
 import { RUNNER_SOURCE } from './runnerSource';
 import type { Verdict } from './hostChecks';
@@ -348,8 +348,13 @@ export function commandVerdict(plan: CommandPlan, r: RunnerCheckReport): Sandbox
   }
   if (plan.stdoutMatches) {
     const out = r.stdout_head ?? '';
-    // `$` should match before the newline every command prints last (as in Python and grep)
-    if (!plan.stdoutMatches.test(out) && !plan.stdoutMatches.test(out.replace(/\r?\n$/, ''))) {
+    // `$` should match before the newline every command prints last (as in Python and grep);
+    // linear-time engine: whatever the command printed, this takes milliseconds
+    const re = plan.stdoutMatches;
+    const found = testBounded(re, out);
+    const matched = found === true || (found === false ? testBounded(re, out.replace(/\r?\n$/, '')) : found);
+    if (typeof matched === 'string') return err('invalid-check', `stdout_matches ${re} could not be matched: ${matched}`, r);
+    if (!matched) {
       const cut = (r.stdout_bytes ?? 0) > MATCH_HEAD_BYTES ? ` (first ${MATCH_HEAD_BYTES} bytes searched)` : '';
       return { ...base, score: 0, message: `stdout does not match ${plan.stdoutMatches}${cut}` };
     }

@@ -8,7 +8,7 @@
  * Regexes and globs run on the linear-time engine (`../../regex`): no pattern and no text, the
  * agent's included, can make a match take more than time linear in the text.
  */
-import { compileBoundedRegex, type BoundedRegex } from '../../regex';
+import { compileBoundedRegex, testBounded, type BoundedRegex } from '../../regex';
 
 // ---------------------------------------------------------------------------------------------
 // Paths and globs
@@ -141,7 +141,9 @@ export function compileRegex(pattern: string, flags = ''): { re: BoundedRegex } 
 /** `file_matches`: whether the regex matches somewhere in the text; undefined if it does not compile. */
 export function textMatches(text: string, pattern: string, flags = ''): boolean | undefined {
   const r = compileRegex(pattern, flags);
-  return 're' in r ? r.re.test(text) : undefined;
+  if (!('re' in r)) return undefined;
+  const found = testBounded(r.re, text);
+  return typeof found === 'boolean' ? found : undefined;
 }
 
 function stripOneTrailingNewline(s: string): string {
