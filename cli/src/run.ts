@@ -81,19 +81,40 @@ function loadAll(paths: readonly string[], io: Io, color: boolean): { tasks: Res
   return { tasks, refused };
 }
 
+/**
+ * How long a cancelled run may take to wind down (trials cancelled, sandboxes removed, results
+ * written) before it removes every sandbox and exits anyway: a SIGTERM is sent once, and a
+ * supervisor expects the process gone within seconds. `CLAWGYM_CANCEL_GRACE_MS` overrides it.
+ */
+export const CANCEL_GRACE_MS = 10_000;
+
+function cancelGraceMs(): number {
+  const v = Number(process.env.CLAWGYM_CANCEL_GRACE_MS);
+  return Number.isFinite(v) && v >= 0 ? v : CANCEL_GRACE_MS;
+}
+
 /** Cancellation wired to SIGINT/SIGTERM for the duration of `body`. */
 async function withCancellation<T>(io: Io, body: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; signal?: NodeJS.Signals }> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
+  let grace: NodeJS.Timeout | undefined;
+  let exiting = false;
+  const exitNow = (sig: NodeJS.Signals, why: string) => {
+    if (exiting) return;
+    exiting = true;
+    io.stderr(`clawgym: ${why}; removing sandboxes and exiting now\n`);
+    void disposeAll(5000).finally(() => process.exit(exitForSignal(sig)));
+  };
   const handler = (sig: NodeJS.Signals) => {
     if (received) {
-      io.stderr('clawgym: removing sandboxes and exiting now\n');
-      void disposeAll(5000).finally(() => process.exit(sig === 'SIGTERM' ? 143 : 130));
+      exitNow(sig, 'stopped again');
       return;
     }
     received = sig;
     io.stderr(`\nclawgym: cancelling (${sig}); sandboxes are being removed and finished results kept. Press Ctrl-C again to stop at once.\n`);
     controller.abort();
+    const ms = cancelGraceMs();
+    grace = setTimeout(() => exitNow(sig, `the run did not wind down within ${formatMs(ms)}`), ms);
   };
   // A reader that goes away (the extension host died, `| head`) closes our stdout: writing then
   // fails with EPIPE. Treat it as a cancellation so the sandboxes are still removed.
@@ -109,6 +130,7 @@ async function withCancellation<T>(io: Io, body: (signal: AbortSignal) => Promis
     const value = await body(controller.signal);
     return { value, signal: received };
   } finally {
+    clearTimeout(grace);
     process.removeListener('SIGINT', handler);
     process.removeListener('SIGTERM', handler);
     process.stdout.removeListener('error', onStdoutError);

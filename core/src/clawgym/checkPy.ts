@@ -15,7 +15,7 @@
  *   package reads 1.2); other YAML 1.1 forms (`0o17`, `1:20`) may still read differently.
  */
 import type { CheckModel } from '../run/types';
-import { globToRegExp, isGlob, normalizeRelPath } from '../language/diagnostics/evaluate';
+import { compileGlob, globToRegexSource, isGlob, normalizeRelPath } from '../language/diagnostics/evaluate';
 import { CHECK_KIND_NAMES, type CheckKind } from '../model/schema';
 import { parseDuration } from '../run/load';
 
@@ -132,10 +132,10 @@ export type PyCheck = { id: string; kind: CheckKind; timeout: number } & Record<
 /** A workspace path or glob, as check.py needs it: the normalized path, or the glob's regex. */
 function pathSpec(p: string): { path: string } | { glob: string; path: string } | { error: string } {
   if (!isGlob(p)) return { path: normalizeRelPath(p) };
-  const re = globToRegExp(p);
-  if (!re) return { error: `\`${p}\` is not a valid glob` };
-  // globToRegExp's output uses only syntax Python reads the same way; drop the anchors, check.py uses fullmatch
-  return { glob: re.source.slice(1, -1), path: p };
+  const source = globToRegexSource(p);
+  if (source === undefined || !compileGlob(p)) return { error: `\`${p}\` is not a valid glob` };
+  // globToRegexSource's output uses only syntax Python reads the same way; drop the anchors, check.py uses fullmatch
+  return { glob: source.slice(1, -1), path: p };
 }
 
 /**

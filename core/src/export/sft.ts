@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import { compileBoundedRegex } from '../regex';
 import { validateTrajectory, type AtifStep, type ToolDefinition, type Trajectory } from '../trajectory/atif';
 import { trajectoryToChatTurns, type ChatMessage, type ChatTurn } from '../trajectory/messages';
 
@@ -102,10 +103,16 @@ export function findTrialFolders(paths: readonly string[]): { trials: string[]; 
   return { trials: [...found].sort(), missing };
 }
 
-/** A task id matcher from ids and globs (`*` any run of characters, `?` one character). */
+/**
+ * A task id matcher from ids and globs (`*` any run of characters, `?` one character), on the
+ * linear-time engine: `*a*a*a*a*b` costs time linear in the id, not a power of it.
+ */
 export function taskMatcher(patterns: readonly string[]): (id: string) => boolean {
-  const res = patterns.map((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`));
-  return (id) => res.some((re) => re.test(id));
+  const tests = patterns.map((p): ((id: string) => boolean) => {
+    const r = compileBoundedRegex(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^]*').replace(/\?/g, '[^]')}$`);
+    return 're' in r ? (id) => r.re.test(id) : (id) => id === p;
+  });
+  return (id) => tests.some((t) => t(id));
 }
 
 /** Steps SFT must not train on: copied context (ATIF `is_copied_context`) and non-LLM dispatch (`llm_call_count: 0`). */

@@ -170,7 +170,7 @@ export const CHECK_KINDS = {
     value: z
       .strictObject({
         path: WorkspacePath,
-        pattern: z.string().min(1).meta({ description: 'A regular expression (JavaScript syntax) searched in the file\'s text.' }),
+        pattern: z.string().min(1).meta({ description: 'A regular expression (JavaScript syntax) searched in the file\'s text, in linear time: lookaround and backreferences are not supported.' }),
         flags: z.string().regex(/^[imsu]*$/, { message: 'Invalid flags: use any of i, m, s, u' }).optional().meta({ description: 'Regex flags: `i` (ignore case), `m` (multiline), `s` (dot matches newline), `u` (unicode).' }),
       })
       .meta({ description: 'Passes when the regular expression matches the file\'s text.' }),
@@ -217,7 +217,7 @@ export const CHECK_KINDS = {
     value: z.string().min(1).meta({ description: 'A shell command run in the workspace after the agent ends. Passes when it exits with `exit_code` (default 0) and, if given, its stdout matches `stdout_matches`.' }),
     extras: {
       exit_code: z.number().int().optional().meta({ description: 'The expected exit code of `command`. Default 0.' }),
-      stdout_matches: z.string().optional().meta({ description: 'A regular expression the command\'s stdout must match.' }),
+      stdout_matches: z.string().optional().meta({ description: 'A regular expression (JavaScript syntax) the command\'s stdout must match, in linear time: lookaround and backreferences are not supported.' }),
     },
     summary: 'a command run after the agent exits as expected',
   },

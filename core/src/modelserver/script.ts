@@ -8,6 +8,7 @@
  */
 import { MAX_TASK_FILE_BYTES, readInputText } from '../input';
 import { didYouMean } from '../language/suggest';
+import { compileBoundedRegex, type BoundedRegex } from '../regex';
 import { LineIndex, parseYaml } from '../syntax';
 
 export const FAULT_KINDS = ['429', '500', 'slow', 'malformed-args', 'truncate'] as const;
@@ -94,7 +95,8 @@ export interface ScriptedReply {
 export interface ScriptedTask {
   /** The task id (the key under `tasks:`), or `default`. */
   id: string;
-  match?: RegExp;
+  /** Tested on the first user message in linear time (regex/bounded.ts), whatever it says. */
+  match?: BoundedRegex;
   replies: ScriptedReply[];
 }
 
@@ -324,14 +326,12 @@ export function validateModelScript(value: unknown, source = '<inline script>'):
           continue;
         }
         unknownKeys(t, path, KEYS.task);
-        let match: RegExp | undefined;
+        let match: BoundedRegex | undefined;
         const m = optString(t.match, `${path}.match`);
         if (m !== undefined) {
-          try {
-            match = new RegExp(m);
-          } catch (e) {
-            bad(`${path}.match`, `not a valid regular expression: ${(e as Error).message}`);
-          }
+          const r = compileBoundedRegex(m);
+          if ('re' in r) match = r.re;
+          else bad(`${path}.match`, `not a valid regular expression: ${r.error}`);
         }
         tasks.push({ id, ...(match ? { match } : {}), replies: replies(t.replies, `${path}.replies`) });
       }

@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { isIPv4 } from 'node:net';
+import { testBounded } from '../regex';
 import { validateModelScript, type FaultKind, type FinishReason, type ModelScript, type RawModelScript, type ScriptedReply, type ScriptedTask } from './script';
 
 /** The request header that names the task a request belongs to. */
@@ -177,7 +178,8 @@ function selectTask(script: ModelScript, header: string | undefined, messages: O
   }
   const firstUser = messages.find((m) => m.role === 'user');
   const text = firstUser ? contentText(firstUser.content) : '';
-  for (const t of script.tasks) if (t.match?.test(text)) return { task: t, by: 'match' };
+  // linear-time engine (regex/bounded.ts): a request's text cannot stall the server
+  for (const t of script.tasks) if (t.match && testBounded(t.match, text) === true) return { task: t, by: 'match' };
   // The longest id wins, so `report-2` is not taken for `report`.
   const byId = script.tasks.filter((t) => text.includes(t.id)).sort((a, b) => b.id.length - a.id.length)[0];
   if (byId) return { task: byId, by: 'id' };

@@ -11,9 +11,9 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import {
+  compileGlob,
   compileRegex,
   csvConditionHolds,
-  globToRegExp,
   isGlob,
   jsonConditionHolds,
   normalizeRelPath,
@@ -21,6 +21,7 @@ import {
   queryJson,
   textEquals,
 } from '../language/diagnostics/evaluate';
+import { testBounded } from '../regex';
 import type { CopyOutResult, SandboxEntry } from '../sandbox/types';
 import { parseYaml } from '../syntax';
 import { field, type HostKind } from './checks';
@@ -141,7 +142,7 @@ function error(kind: VerifierError['kind'], message: string): Verdict {
 /** Paths a glob matches (folders included), or the single path itself. */
 function expand(tree: SnapshotTree, pattern: string): string[] | Verdict {
   if (!isGlob(pattern)) return [normalizeRelPath(pattern)];
-  const re = globToRegExp(pattern);
+  const re = compileGlob(pattern);
   if (!re) return error('invalid-check', `${pattern} is not a valid glob`);
   const out: string[] = [];
   for (const p of tree.paths()) if (re.test(p)) out.push(p);
@@ -194,9 +195,12 @@ export async function evaluateHostCheck(kind: HostKind, check: CheckModel, env: 
       const f = field(check, 'file_matches');
       const r = compileRegex(f.pattern, f.flags ?? '');
       if ('error' in r) return error('invalid-check', `invalid regular expression /${f.pattern}/: ${r.error}`);
-      return eachFile(env.tree, f.path, (text, p) =>
-        r.re.test(text) ? pass(`/${f.pattern}/ found in ${p}`) : fail(`/${f.pattern}/${f.flags ?? ''} not found in ${p} (${plural(Buffer.byteLength(text), 'byte')})`),
-      );
+      // linear-time engine: the agent's text cannot make this take longer than its length allows
+      return eachFile(env.tree, f.path, (text, p) => {
+        const found = testBounded(r.re, text);
+        if (typeof found === 'string') return error('invalid-check', `/${f.pattern}/ could not be matched against ${p}: ${found}`);
+        return found ? pass(`/${f.pattern}/ found in ${p}`) : fail(`/${f.pattern}/${f.flags ?? ''} not found in ${p} (${plural(Buffer.byteLength(text), 'byte')})`);
+      });
     }
     case 'file_equals': {
       const f = field(check, 'file_equals');

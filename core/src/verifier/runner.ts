@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { compileRegex } from '../language/diagnostics/evaluate';
+import { testBounded, type BoundedRegex } from '../regex';
 import { SandboxError, type ExecResult, type Sandbox } from '../sandbox/types';
 import { RUNNER_SOURCE } from './runnerSource';
 import type { Verdict } from './hostChecks';
@@ -32,7 +33,8 @@ export interface CommandPlan {
   command: string;
   timeoutMs: number;
   exitCode: number;
-  stdoutMatches?: RegExp;
+  /** Matched on the host in linear time (regex/bounded.ts), whatever the command printed. */
+  stdoutMatches?: BoundedRegex;
 }
 export interface PythonPlan {
   id: string;
@@ -353,8 +355,13 @@ export function commandVerdict(plan: CommandPlan, r: RunnerCheckReport): Sandbox
   }
   if (plan.stdoutMatches) {
     const out = r.stdout_head ?? '';
-    // `$` should match before the newline every command prints last (as in Python and grep)
-    if (!plan.stdoutMatches.test(out) && !plan.stdoutMatches.test(out.replace(/\r?\n$/, ''))) {
+    // `$` should match before the newline every command prints last (as in Python and grep);
+    // linear-time engine: whatever the command printed, this takes milliseconds
+    const re = plan.stdoutMatches;
+    const found = testBounded(re, out);
+    const matched = found === true || (found === false ? testBounded(re, out.replace(/\r?\n$/, '')) : found);
+    if (typeof matched === 'string') return err('invalid-check', `stdout_matches ${re} could not be matched: ${matched}`, r);
+    if (!matched) {
       const cut = (r.stdout_bytes ?? 0) > MATCH_HEAD_BYTES ? ` (first ${MATCH_HEAD_BYTES} bytes searched)` : '';
       return { ...base, score: 0, message: `stdout does not match ${plan.stdoutMatches}${cut}` };
     }
@@ -363,8 +370,11 @@ export function commandVerdict(plan: CommandPlan, r: RunnerCheckReport): Sandbox
   return { ...base, score: 1, message: `exit code ${code}` };
 }
 
-/** The user regex of `stdout_matches`, compiled (an error message when it does not compile). */
-export function compileStdoutMatches(pattern: string | undefined): RegExp | string | undefined {
+/**
+ * The user regex of `stdout_matches`, compiled for bounded matching (an error message when it is
+ * not JavaScript or needs what the linear engine lacks: that check alone is then `invalid-check`).
+ */
+export function compileStdoutMatches(pattern: string | undefined): BoundedRegex | string | undefined {
   if (pattern === undefined) return undefined;
   const r = compileRegex(pattern);
   return 're' in r ? r.re : `invalid stdout_matches regular expression /${pattern}/: ${r.error}`;

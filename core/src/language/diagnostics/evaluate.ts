@@ -5,7 +5,10 @@
  *
  * Nothing here touches the disk or throws on bad input: a condition that cannot be evaluated
  * (bad regex, unparsable JSON, malformed query) yields `undefined` ("unknown"), never `true`.
+ * Regexes and globs run on the linear-time engine (`../../regex`): no pattern and no text, the
+ * agent's included, can make a match take more than time linear in the text.
  */
+import { compileBoundedRegex, testBounded, type BoundedRegex } from '../../regex';
 
 // ---------------------------------------------------------------------------------------------
 // Paths and globs
@@ -28,14 +31,12 @@ export function isGlob(p: string): boolean {
   return /[*?[{]/.test(p);
 }
 
-const globCache = new Map<string, RegExp | undefined>();
-
 /**
- * Compile a glob to an anchored regex: `**` spans folders, `*` and `?` stay within one segment,
- * `[abc]` is a class and `{a,b}` an alternation. Returns undefined for a malformed glob.
+ * A glob as an anchored regex source (JavaScript syntax, which Python's `re` reads the same way):
+ * `**` spans folders, `*` and `?` stay within one segment, `[abc]` is a class and `{a,b}` an
+ * alternation. Returns undefined for a malformed glob.
  */
-export function globToRegExp(glob: string): RegExp | undefined {
-  if (globCache.has(glob)) return globCache.get(glob);
+export function globToRegexSource(glob: string): string | undefined {
   let re = '';
   let braces = 0;
   const g = normalizeRelPath(glob);
@@ -71,15 +72,19 @@ export function globToRegExp(glob: string): RegExp | undefined {
     } else if (c === ',' && braces > 0) re += '|';
     else re += c.replace(/[.+^$()|\\]/g, '\\$&');
   }
-  let out: RegExp | undefined;
-  try {
-    out = braces === 0 ? new RegExp(`^${re}$`) : undefined;
-  } catch {
-    out = undefined;
-  }
-  if (globCache.size > 500) globCache.clear();
-  globCache.set(glob, out);
-  return out;
+  return braces === 0 ? `^${re}$` : undefined;
+}
+
+/**
+ * A glob compiled for matching paths, on the linear-time engine: `*a*a*a*a*b` against a long
+ * name takes time linear in the name (a backtracking regex would take n^5). Undefined when the
+ * glob is malformed. Compiled patterns are cached (bounded.ts).
+ */
+export function compileGlob(glob: string): BoundedRegex | undefined {
+  const source = globToRegexSource(glob);
+  if (source === undefined) return undefined;
+  const r = compileBoundedRegex(source);
+  return 're' in r ? r.re : undefined;
 }
 
 /**
@@ -109,7 +114,7 @@ export class PathSet {
   /** The first written path that `pattern` (a path or glob) matches, if any. */
   match(pattern: string): string | undefined {
     if (!isGlob(pattern)) return this.entries.get(normalizeRelPath(pattern));
-    const re = globToRegExp(pattern);
+    const re = compileGlob(pattern);
     if (!re) return undefined;
     for (const [n, written] of this.entries) if (re.test(n)) return written;
     return undefined;
@@ -124,22 +129,21 @@ export function pathMatchesAny(pattern: string, files: Iterable<string>): string
 // ---------------------------------------------------------------------------------------------
 // Text conditions
 
-/** Compile a user regex; returns the engine's reason when it does not compile. */
-export function compileRegex(pattern: string, flags = ''): { re: RegExp } | { error: string } {
-  try {
-    return { re: new RegExp(pattern, flags) };
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    // V8: "Invalid regular expression: /(a/: Unterminated group" -> "Unterminated group"
-    const m = /^Invalid regular expression: \/.*\/[a-z]*: (.*)$/s.exec(msg);
-    return { error: m ? m[1]! : msg };
-  }
+/**
+ * Compile a user regex (JavaScript syntax) for bounded matching; returns why it cannot be used:
+ * V8's reason when it is not JavaScript ("Unterminated group"), or the linear engine's when it
+ * needs a feature that engine lacks (lookaround, backreferences, a count over 1000).
+ */
+export function compileRegex(pattern: string, flags = ''): { re: BoundedRegex } | { error: string } {
+  return compileBoundedRegex(pattern, flags);
 }
 
 /** `file_matches`: whether the regex matches somewhere in the text; undefined if it does not compile. */
 export function textMatches(text: string, pattern: string, flags = ''): boolean | undefined {
   const r = compileRegex(pattern, flags);
-  return 're' in r ? r.re.test(text) : undefined;
+  if (!('re' in r)) return undefined;
+  const found = testBounded(r.re, text);
+  return typeof found === 'boolean' ? found : undefined;
 }
 
 function stripOneTrailingNewline(s: string): string {

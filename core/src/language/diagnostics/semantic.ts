@@ -7,10 +7,11 @@
  */
 import * as nodePath from 'node:path';
 import { CHECK_KIND_NAMES, type CheckKind } from '../../model/schema';
+import { backtrackingRisk, type BacktrackingRisk, type BoundedRegex } from '../../regex';
 import type { NodePath, Span } from '../../syntax';
 import type { FileSystemHost } from '../types';
 import { asString, type Collector, isPlainObject, list, quote } from './context';
-import { compileRegex, csvConditionHolds, globToRegExp, isGlob, jsonConditionHolds, normalizeRelPath, PathSet, textEquals, textMatches } from './evaluate';
+import { compileGlob, compileRegex, csvConditionHolds, globToRegexSource, isGlob, jsonConditionHolds, normalizeRelPath, PathSet, textEquals, textMatches } from './evaluate';
 
 /** A check as the semantic passes see it: its index, kind and mapping. */
 export interface CheckInfo {
@@ -213,10 +214,29 @@ export function checkRegexes(c: Collector, checks: CheckInfo[]): void {
       pattern = ch.item.stdout_matches;
       path = [...ch.path, 'stdout_matches'];
     }
-    if (pattern === undefined || path === undefined) continue;
-    const r = compileRegex(pattern, flags);
-    if ('error' in r) c.add(c.valueSpan(path), 'error', 'invalid-regex', `invalid regular expression ${quote(pattern)}: ${r.error}`, { path });
+    if (pattern !== undefined && path !== undefined) {
+      const r = compileRegex(pattern, flags);
+      if ('error' in r) c.add(c.valueSpan(path), 'error', 'invalid-regex', `invalid regular expression ${quote(pattern)}: ${r.error}`, { path });
+      else warnBacktracking(c, path, `regular expression ${quote(pattern)}`, backtrackingRisk(pattern, flags));
+    }
+    // a glob becomes a regex in the check.py the converter writes (Python's `re` backtracks)
+    const t = checkTarget(ch);
+    if (t && isGlob(t.target)) {
+      const source = globToRegexSource(t.target);
+      if (source !== undefined) warnBacktracking(c, t.path, `glob ${quote(t.target)}`, backtrackingRisk(source));
+    }
   }
+}
+
+/**
+ * `regex-backtracking`: ClawGym matches every pattern in linear time, but the same pattern in
+ * Python's `re` (the converter's check.py) or a JavaScript RegExp can freeze on a text that almost
+ * matches. The analysis is static and cached per pattern (regex/backtracking.ts), so it costs
+ * microseconds per keystroke once a pattern was seen.
+ */
+function warnBacktracking(c: Collector, path: NodePath, what: string, risk: BacktrackingRisk | undefined): void {
+  if (!risk) return;
+  c.add(c.valueSpan(path), 'warning', 'regex-backtracking', `${what} can backtrack catastrophically: ${risk.message}. ClawGym's own matching is linear, but check.py exports and other tools are not`, { path });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,13 +336,13 @@ export function checkRubricFiles(c: Collector, value: Record<string, unknown>, c
   if (!isPlainObject(v) || !Array.isArray(v.rubric)) return;
   const intent = asString(value.intent) ?? '';
   const targets: string[] = [];
-  const globs: RegExp[] = [];
+  const globs: BoundedRegex[] = [];
   const texts: string[] = [intent];
   for (const ch of checks) {
     const t = checkTarget(ch);
     if (t) {
       targets.push(normalizeRelPath(t.target));
-      const re = isGlob(t.target) ? globToRegExp(t.target) : undefined;
+      const re = isGlob(t.target) ? compileGlob(t.target) : undefined;
       if (re) globs.push(re);
     }
     const k = ch.item[ch.kind];
