@@ -450,46 +450,22 @@ export class SupervisorSession {
    * supervisor, and check those kept are as they were before any command ran. Resolves undefined
    * when the session could not do it (ended, forged, no answer in `timeoutMs`).
    */
-  quiesce(timeoutMs = 15_000): Promise<SessionQuiesce | undefined> {
-    if (!this.isAlive) return Promise.resolve(undefined);
-    const id = this.nextId++;
-    return new Promise<SessionQuiesce | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        this.jobs.delete(id);
-        resolve(undefined);
-      }, timeoutMs);
-      const job: Job = {
-        accepted: false,
-        onFrame: (kind, payload) => {
-          this.jobs.delete(id);
-          clearTimeout(timer);
-          clearTimeout(job.acceptTimer);
-          if (kind !== 'q') return resolve(undefined);
-          try {
-            const body = JSON.parse(payload.toString('utf8')) as Partial<SessionQuiesce>;
-            resolve({
-              killed: Number(body.killed) || 0,
-              clean: body.clean === true,
-              problems: Array.isArray(body.problems) ? body.problems.map(String) : [],
-              hardened: body.hardened === true,
-            });
-          } catch {
-            resolve(undefined);
-          }
-        },
-        onLost: () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        },
-      };
-      this.register(id, job);
-      this.send({ op: 'quiesce', id });
-    });
+  async quiesce(timeoutMs = 15_000): Promise<SessionQuiesce | undefined> {
+    const r = await this.request('quiesce', {}, timeoutMs);
+    if (r?.kind !== 'q') return undefined;
+    const body = r.body as Partial<SessionQuiesce>;
+    return {
+      killed: Number(body.killed) || 0,
+      clean: body.clean === true,
+      problems: Array.isArray(body.problems) ? body.problems.map(String) : [],
+      hardened: body.hardened === true,
+    };
   }
 
   /**
-   * Record the state of the system trees (programs, libraries, configuration: see the
-   * supervisor's SYSTEM_TREES), `skip` left out, so that {@link changes} reports against it.
+   * Mark the start of the agent phase (the supervisor's T0), so that {@link changes} reports
+   * what in the system trees (programs, libraries, configuration: the supervisor's SYSTEM_TREES)
+   * changed since, `skip` left out.
    */
   baseline(skip: readonly string[], timeoutMs = 30_000): Promise<boolean> {
     return this.request('baseline', { argv: skip }, timeoutMs).then((r) => r?.kind === 'b');
