@@ -1,0 +1,390 @@
+/**
+ * Redaction of an SSE stream event by event, for the model proxy (modelProxy.ts).
+ *
+ * Byte-level scrubbing catches a key cut across two network chunks, but not one spread over
+ * several events: an upstream that streams `{"delta":{"content":"sk-ab"}}` then
+ * `{"delta":{"content":"cdef…"}}` would hand the agent both halves. So `text/event-stream`
+ * responses are parsed into events (`data:` lines, ended by a blank line), and in each
+ * chat-completion chunk the text deltas a client concatenates are rewritten through streaming
+ * redactors that hold back any end that could be the start of a secret:
+ *
+ * - the text fields of each choice's `delta` — `content`, `reasoning_content`, `reasoning`,
+ *   `refusal`, `audio.transcript`, `function_call.arguments`, and `tool_calls[].function.arguments`
+ *   per tool-call index — one lane per choice index, field and tool call, first all together in
+ *   arrival order ({@link LaneRedactStream}: a key that starts in one lane and ends in another, or
+ *   in another choice, is caught) and then each lane on its own ({@link TextRedactStream}: a key
+ *   spread over any number of a lane's events, whatever came in between, is caught);
+ * - `logprobs.content` and `logprobs.refusal` (whose tokens spell the same text): token entries
+ *   are held back whole, and entries that together hold a secret become one `[redacted]` entry.
+ *
+ * What is held back goes out with the next event (added to its delta, or as a choice or tool-call
+ * entry of its own), at the latest with the chunk that ends its choice (`finish_reason`), or in a
+ * chunk of our own just before `data: [DONE]` or the end of the stream. Ordinary text is delayed
+ * by at most a secret's length, and an event where nothing changed is passed on byte for byte.
+ * Identifiers (`id`, `name`, `type`, `role`) are not streamed text: they are left whole, and like
+ * every other event (not JSON, not a chat-completion chunk, comments) are left to the byte-level
+ * scrubber the proxy runs on everything this returns. An event over {@link SSE_MAX_EVENT_CHARS}
+ * is passed on as it comes (byte-level scrubbing only), so memory stays bounded.
+ */
+import { LaneRedactStream, secretPrefixLength, type Redactor, type TextRedactStream } from '../redact';
+
+/** An event longer than this is passed on unparsed, as it streams. */
+export const SSE_MAX_EVENT_CHARS = 8 * 1024 * 1024;
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => !!x && typeof x === 'object' && !Array.isArray(x);
+
+/** Where a lane's text lives in a chunk's choice. */
+type Lane = { choice: number; kind: 'field'; field: string } | { choice: number; kind: 'sub'; parent: 'audio' | 'function_call'; field: string } | { choice: number; kind: 'tool'; tool: number };
+
+/** Delta fields that are streamed text (each chunk carries the next piece). */
+const TEXT_FIELDS = ['reasoning_content', 'reasoning', 'content', 'refusal'] as const;
+const SUB_FIELDS = [
+  ['audio', 'transcript'],
+  ['function_call', 'arguments'],
+] as const;
+const LOGPROB_FIELDS = ['content', 'refusal'] as const;
+
+/** Token entries of `logprobs.content` held back whole; a secret spread over entries becomes one entry. */
+class TokenLane {
+  private held: unknown[] = [];
+  constructor(private readonly redactor: Redactor) {}
+
+  push(entries: readonly unknown[]): unknown[] {
+    const all = this.held.length ? [...this.held, ...entries] : [...entries];
+    this.held = [];
+    return this.settle(all, false);
+  }
+
+  end(): unknown[] {
+    const all = this.held;
+    this.held = [];
+    return all.length ? this.settle(all, true) : [];
+  }
+
+  get idle(): boolean {
+    return this.held.length === 0;
+  }
+
+  private settle(all: unknown[], final: boolean): unknown[] {
+    const token = (e: unknown): string => (isObj(e) && typeof e.token === 'string' ? e.token : '');
+    let text = all.map(token).join('');
+    if (this.redactor.has(text)) {
+      text = this.redactor.redact(text);
+      const logprobs = all.map((e) => (isObj(e) && typeof e.logprob === 'number' ? e.logprob : 0));
+      all = [{ token: text, logprob: Math.min(...logprobs), bytes: [...Buffer.from(text, 'utf8')], top_logprobs: [] }];
+    }
+    let cut = text.length - (final ? 0 : secretPrefixLength(this.redactor, text));
+    const out: unknown[] = [];
+    for (const e of all) {
+      const t = token(e);
+      if (t.length <= cut) out.push(e);
+      else this.held.push(e);
+      cut -= t.length;
+      if (cut < 0) cut = -1; // once one entry waits, all after it wait too
+    }
+    return out;
+  }
+}
+
+/** A chat-completion chunk's text, laned and redacted across events. */
+class ChunkRedactor {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly streams = new Map<string, TextRedactStream>();
+  private readonly tokens = new Map<string, TokenLane>();
+  private readonly order: LaneRedactStream;
+  /** The envelope of the last chunk (id, model, created…), for a chunk of our own. */
+  private envelope: Obj = { object: 'chat.completion.chunk' };
+
+  constructor(private readonly redactor: Redactor) {
+    this.order = new LaneRedactStream(redactor);
+  }
+
+  /** The chunk with its text redacted, or undefined when it goes out exactly as it came. */
+  rewrite(chunk: Obj, choices: unknown[]): Obj | undefined {
+    this.envelope = envelopeOf(chunk);
+    const out = new Map<string, string>();
+    const given = new Map<string, string>();
+    const logprobsOut = new Map<string, unknown[]>();
+    let changed = false;
+    const feed = (key: string, lane: Lane, text: string): void => {
+      given.set(key, (given.get(key) ?? '') + text);
+      this.lanes.set(key, lane);
+      this.release(this.order.push(key, text), out);
+    };
+    const finished: number[] = [];
+    choices.forEach((c, position) => {
+      if (!isObj(c)) return;
+      const choice = typeof c.index === 'number' ? c.index : position;
+      const delta = isObj(c.delta) ? c.delta : undefined;
+      if (delta) {
+        for (const field of TEXT_FIELDS) if (typeof delta[field] === 'string') feed(`${choice}:${field}`, { choice, kind: 'field', field }, delta[field]);
+        for (const [parent, field] of SUB_FIELDS) {
+          const sub = delta[parent];
+          if (isObj(sub) && typeof sub[field] === 'string') feed(`${choice}:${parent}.${field}`, { choice, kind: 'sub', parent, field }, sub[field]);
+        }
+        if (Array.isArray(delta.tool_calls)) {
+          delta.tool_calls.forEach((tc, j) => {
+            if (!isObj(tc) || !isObj(tc.function) || typeof tc.function.arguments !== 'string') return;
+            const tool = typeof tc.index === 'number' ? tc.index : j;
+            feed(`${choice}:tool:${tool}`, { choice, kind: 'tool', tool }, tc.function.arguments);
+          });
+        }
+      }
+      if (isObj(c.logprobs)) {
+        for (const field of LOGPROB_FIELDS) {
+          const entries = c.logprobs[field];
+          if (!Array.isArray(entries)) continue;
+          const key = `${choice}:${field}`;
+          const lane = this.tokenLane(key);
+          const wasIdle = lane.idle;
+          const released = lane.push(entries);
+          if (!wasIdle || !lane.idle || released.length !== entries.length || released.some((e, i) => e !== entries[i])) changed = true;
+          logprobsOut.set(key, released);
+        }
+      }
+      if (c.finish_reason != null) finished.push(choice);
+    });
+    if (finished.length) {
+      // The end of a choice: everything it holds goes out with this chunk.
+      this.release(this.order.end(), out);
+      for (const choice of finished) if (this.flushChoice(choice, out, logprobsOut)) changed = true;
+    }
+    // A lane of this chunk whose text is all held goes out empty; one not in it only with text.
+    for (const key of given.keys()) if (!out.has(key)) out.set(key, '');
+    for (const [key, text] of out) {
+      if (!given.has(key) && !text) out.delete(key);
+      else if (given.get(key) !== text) changed = true;
+    }
+    if (!changed) return undefined;
+    return this.build(chunk, choices, out, logprobsOut);
+  }
+
+  /** Everything still held, as a chunk of our own (undefined when nothing is). */
+  flush(): Obj | undefined {
+    const out = new Map<string, string>();
+    const logprobsOut = new Map<string, unknown[]>();
+    this.release(this.order.end(), out);
+    for (const [key, text] of out) if (!text) out.delete(key);
+    const choices = new Set([...this.streams.keys(), ...this.tokens.keys()].map((k) => Number(k.split(':')[0])));
+    for (const choice of choices) this.flushChoice(choice, out, logprobsOut);
+    if (![...out.values()].some(Boolean) && ![...logprobsOut.values()].some((e) => e.length)) return undefined;
+    return this.build({ ...this.envelope }, [], out, logprobsOut);
+  }
+
+  private tokenLane(key: string): TokenLane {
+    let lane = this.tokens.get(key);
+    if (!lane) this.tokens.set(key, (lane = new TokenLane(this.redactor)));
+    return lane;
+  }
+
+  private stream(key: string): TextRedactStream {
+    let s = this.streams.get(key);
+    if (!s) this.streams.set(key, (s = this.redactor.textStream()));
+    return s;
+  }
+
+  private release(pieces: { lane: string; text: string }[], out: Map<string, string>): void {
+    for (const p of pieces) out.set(p.lane, (out.get(p.lane) ?? '') + this.stream(p.lane).push(p.text));
+  }
+
+  /** Ends a choice's lanes; whether logprobs entries were still held. */
+  private flushChoice(choice: number, out: Map<string, string>, logprobsOut: Map<string, unknown[]>): boolean {
+    const prefix = `${choice}:`;
+    let entries = false;
+    for (const [key, s] of this.streams) {
+      if (!key.startsWith(prefix)) continue;
+      const rest = s.end();
+      if (rest) out.set(key, (out.get(key) ?? '') + rest);
+      this.streams.delete(key);
+    }
+    for (const [key, lane] of this.tokens) {
+      if (!key.startsWith(prefix)) continue;
+      const rest = lane.end();
+      if (rest.length) {
+        logprobsOut.set(key, [...(logprobsOut.get(key) ?? []), ...rest]);
+        entries = true;
+      }
+      this.tokens.delete(key);
+    }
+    return entries;
+  }
+
+  /** A copy of the chunk with each lane's text and each logprobs list set as redacted. */
+  private build(chunk: Obj, choices: unknown[], out: Map<string, string>, logprobsOut: Map<string, unknown[]>): Obj {
+    const copy = choices.map((c) => (isObj(c) ? { ...c, ...(isObj(c.delta) ? { delta: { ...c.delta } } : {}) } : c));
+    const choiceOf = (index: number): Obj => {
+      let at = copy.findIndex((c, i) => isObj(c) && (typeof c.index === 'number' ? c.index : i) === index);
+      if (at < 0) {
+        // Held text of a choice this chunk does not carry: an entry of its own, in index order.
+        const entry = { index, delta: {}, finish_reason: null };
+        at = copy.findIndex((c) => isObj(c) && typeof c.index === 'number' && c.index > index);
+        if (at < 0) at = copy.length;
+        copy.splice(at, 0, entry);
+      }
+      const c = copy[at] as Obj;
+      if (!isObj(c.delta)) c.delta = {};
+      return c;
+    };
+    for (const [key, text] of out) {
+      const lane = this.lanes.get(key);
+      if (!lane) continue;
+      const delta = choiceOf(lane.choice).delta as Obj;
+      if (lane.kind === 'field') delta[lane.field] = text;
+      else if (lane.kind === 'sub') {
+        const sub = delta[lane.parent];
+        delta[lane.parent] = { ...(isObj(sub) ? sub : {}), [lane.field]: text };
+      } else {
+        const calls = Array.isArray(delta.tool_calls) ? delta.tool_calls.map((tc) => (isObj(tc) ? { ...tc } : tc)) : [];
+        let at = calls.findIndex((tc, j) => isObj(tc) && (typeof tc.index === 'number' ? tc.index : j) === lane.tool);
+        if (at < 0) {
+          at = calls.findIndex((tc) => isObj(tc) && typeof tc.index === 'number' && tc.index > lane.tool);
+          if (at < 0) at = calls.length;
+          calls.splice(at, 0, { index: lane.tool, function: {} });
+        }
+        const tc = calls[at] as Obj;
+        tc.function = { ...(isObj(tc.function) ? tc.function : {}), arguments: text };
+        delta.tool_calls = calls;
+      }
+    }
+    for (const [key, entries] of logprobsOut) {
+      const [index, field] = key.split(':') as [string, string];
+      const c = choiceOf(Number(index));
+      c.logprobs = { ...(isObj(c.logprobs) ? c.logprobs : {}), [field]: entries };
+    }
+    return { ...chunk, choices: copy };
+  }
+}
+
+function envelopeOf(chunk: Obj): Obj {
+  const out: Obj = {};
+  for (const k of ['id', 'object', 'created', 'model', 'system_fingerprint', 'service_tier']) if (chunk[k] !== undefined) out[k] = chunk[k];
+  out.object ??= 'chat.completion.chunk';
+  return out;
+}
+
+/**
+ * An SSE stream (as text) redacted event by event: `push` returns what may go on now, `end` the
+ * rest. Run the byte-level scrubber on what comes out as well (ids, models, other events).
+ */
+export class SseRedactStream {
+  private buffer = '';
+  /** The current event's complete lines, as they came (terminators included). */
+  private lines: string[] = [];
+  private size = 0;
+  /** The current event was too long and is being passed on as it comes. */
+  private raw = false;
+  private readonly chunks: ChunkRedactor;
+
+  constructor(
+    private readonly redactor: Redactor,
+    private readonly maxEventChars = SSE_MAX_EVENT_CHARS,
+  ) {
+    this.chunks = new ChunkRedactor(redactor);
+  }
+
+  push(text: string): string {
+    if (this.redactor.empty) return text;
+    let out = '';
+    let from = 0;
+    let nl: number;
+    // The buffer holds no line end: only the new text is searched.
+    let scan = this.buffer.length;
+    const buf = this.buffer + text;
+    while ((nl = buf.indexOf('\n', scan)) >= 0) {
+      scan = nl + 1;
+      const line = buf.slice(from, nl + 1);
+      from = nl + 1;
+      const blank = line === '\n' || line === '\r\n';
+      if (this.raw) {
+        out += line;
+        if (blank) this.raw = false;
+        continue;
+      }
+      this.lines.push(line);
+      this.size += line.length;
+      if (blank) out += this.event();
+      else if (this.size > this.maxEventChars) out += this.spill();
+    }
+    this.buffer = buf.slice(from);
+    if (this.raw) {
+      out += this.buffer;
+      this.buffer = '';
+    } else if (this.size + this.buffer.length > this.maxEventChars) {
+      out += this.spill() + this.buffer;
+      this.buffer = '';
+    }
+    return out;
+  }
+
+  end(): string {
+    // An event the stream did not end with a blank line: a chunk is still rewritten (and ended);
+    // anything else goes out as it came, after what was held.
+    const rest = this.lines.join('') + this.buffer;
+    this.lines = [];
+    this.size = 0;
+    this.buffer = '';
+    let out = '';
+    let tail = rest;
+    if (rest && !this.raw) {
+      const rewritten = this.rewrite(rest.split(/(?<=\n)/));
+      if (rewritten !== undefined) {
+        out += rewritten;
+        tail = '';
+      }
+    }
+    return out + this.held() + tail;
+  }
+
+  /** Gives up on parsing the current event: what came so far goes out as it is. */
+  private spill(): string {
+    const out = this.lines.join('');
+    this.lines = [];
+    this.size = 0;
+    this.raw = true;
+    return out;
+  }
+
+  /** The current event, complete (its blank line included), as it goes out. */
+  private event(): string {
+    const lines = this.lines;
+    this.lines = [];
+    this.size = 0;
+    return this.rewrite(lines) ?? lines.join('');
+  }
+
+  /** An event's text rewritten, or undefined when it goes out as it came. */
+  private rewrite(lines: string[]): string | undefined {
+    let data: string | undefined;
+    let others = '';
+    for (const line of lines) {
+      const l = line.replace(/\r?\n$/, '');
+      if (l.startsWith('data:')) {
+        const value = l.charCodeAt(5) === 32 ? l.slice(6) : l.slice(5);
+        data = data === undefined ? value : `${data}\n${value}`;
+      } else if (l) others += line;
+    }
+    if (data === undefined) return undefined;
+    if (data.trim() === '[DONE]') {
+      const held = this.held();
+      return held ? held + lines.join('') : undefined;
+    }
+    // Only a JSON object can be a chat-completion chunk.
+    if (!data.trimStart().startsWith('{')) return undefined;
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      return undefined;
+    }
+    if (!isObj(chunk) || !Array.isArray(chunk.choices)) return undefined;
+    const rewritten = this.chunks.rewrite(chunk, chunk.choices);
+    return rewritten ? `${others}data: ${JSON.stringify(rewritten)}\n\n` : undefined;
+  }
+
+  /** What the lanes still hold, as a chunk of our own. */
+  private held(): string {
+    const chunk = this.chunks.flush();
+    return chunk ? `data: ${JSON.stringify(chunk)}\n\n` : '';
+  }
+}
