@@ -93,8 +93,8 @@ class ChunkRedactor {
   private readonly streams = new Map<string, TextRedactStream>();
   private readonly tokens = new Map<string, TokenLane>();
   private readonly order: LaneRedactStream;
-  /** The envelope of the last chunk (id, model, created…), for a chunk of our own. */
-  private envelope: Obj = { object: 'chat.completion.chunk' };
+  /** The last chunk: its envelope (id, model, created…) is that of a chunk of our own. */
+  private last: Obj = {};
 
   constructor(private readonly redactor: Redactor) {
     this.order = new LaneRedactStream(redactor);
@@ -102,7 +102,7 @@ class ChunkRedactor {
 
   /** The chunk with its text redacted, or undefined when it goes out exactly as it came. */
   rewrite(chunk: Obj, choices: unknown[]): Obj | undefined {
-    this.envelope = envelopeOf(chunk);
+    this.last = chunk;
     const out = new Map<string, string>();
     const given = new Map<string, string>();
     const logprobsOut = new Map<string, unknown[]>();
@@ -169,7 +169,7 @@ class ChunkRedactor {
     const choices = new Set([...this.streams.keys(), ...this.tokens.keys()].map((k) => Number(k.split(':')[0])));
     for (const choice of choices) this.flushChoice(choice, out, logprobsOut);
     if (![...out.values()].some(Boolean) && ![...logprobsOut.values()].some((e) => e.length)) return undefined;
-    return this.build({ ...this.envelope }, [], out, logprobsOut);
+    return this.build(envelopeOf(this.last), [], out, logprobsOut);
   }
 
   private tokenLane(key: string): TokenLane {
