@@ -217,11 +217,40 @@ test('logprobs tokens spelling the key over several events become one [redacted]
   assert.ok(!out.includes(JSON.stringify([...Buffer.from(KEY.slice(9, 25))]).slice(1, -1)), 'the bytes of a piece of the key');
 });
 
-test('events that are not chat-completion chunks, and an event over the size cap, go on as they came', () => {
+test('nothing waits for an event to end: a line goes on when it is complete; events ended by one newline, or bare CRs, stream as before', () => {
+  const s = new SseRedactStream(r);
+  const first = content('hello there');
+  assert.equal(s.push(first.slice(0, -1)), first.slice(0, -1), 'the data line went on before the blank line came');
+  assert.equal(s.push('\n'), '\n');
+  // A sloppy server: one newline between events, the key spread over them.
+  const sloppy = [content('a sk-proxy-0123').slice(0, -1), content('456789abcdef0123456789abcdef b').slice(0, -1), content('', 'stop').slice(0, -1), 'data: [DONE]\n'];
+  const t = new SseRedactStream(r);
+  const outs = sloppy.map((e) => t.push(e));
+  assert.ok(outs[0]!.startsWith('data: ') && outs[0]!.endsWith('\n'), 'each line went on at once');
+  const joined = outs.join('') + t.end();
+  assert.ok(!joined.includes(KEY.slice(0, 12)));
+  const text = joined
+    .split('\n')
+    .filter((l) => l.startsWith('data: {'))
+    .map((l) => (JSON.parse(l.slice(6)) as { choices: Choice[] }).choices[0]?.delta?.content ?? '')
+    .join('');
+  assert.equal(text, 'a [redacted] b');
+  // CRLF line ends are kept; bare CRs are not parsed (byte-level scrubbing only).
+  const crlf = new SseRedactStream(r);
+  const crlfOut = crlf.push(content('this is sk').replace(/\n/g, '\r\n')) + crlf.push(content('y', 'stop').replace(/\n/g, '\r\n')) + crlf.end();
+  assert.match(crlfOut, /^data: \{[^\r\n]*"content":"this is "[^\r\n]*\}\r\n\r\ndata: \{[^\r\n]*"content":"sky"[^\r\n]*\}\r\n\r\n$/);
+  const bare = new SseRedactStream(r);
+  const cr = content('x').replace(/\n/g, '\r') + content('y').replace(/\n/g, '\r');
+  assert.equal(bare.push(cr) + bare.end(), cr);
+});
+
+test('events that are not chat-completion chunks, and a line over the size cap, go on as they came', () => {
   const other = [': keep-alive\n\n', 'event: ping\ndata: not json\n\n', 'data: {"type":"response.output_text.delta","delta":"hi"}\n\n', 'data: {"error":{"message":"boom"}}\n\n'];
   const s = new SseRedactStream(r);
   assert.equal(other.map((e) => s.push(e)).join('') + s.end(), other.join(''));
-  const big = content('x'.repeat(5000));
+  // Its end would wait, were it parsed.
+  const big = content(`${'x'.repeat(5000)} sk-pro`);
+  assert.notEqual(run([big]).split('\n\n')[0], big.split('\n\n')[0]);
   const capped = new SseRedactStream(r, 1000);
   let out = '';
   for (let i = 0; i < big.length; i += 700) out += capped.push(big.slice(i, i + 700));

@@ -19,7 +19,7 @@
  * — returned headers, bodies, SSE streams (a key split across chunks too), our error messages —
  * is scrubbed of the key, the URL's credentials and credential headers ({@link Redactor}) before
  * the agent in the sandbox sees it, and so is every recording. In a stream, chat-completion
- * chunks are also rewritten event by event ({@link SseRedactStream}), so a key spread over
+ * chunks are also rewritten line by line ({@link SseRedactStream}), so a key spread over
  * several deltas (of one field, or of several fields or choices) is caught too; the recording is
  * reassembled from exactly what the agent was sent.
  */

@@ -4,9 +4,9 @@
  * Byte-level scrubbing catches a key cut across two network chunks, but not one spread over
  * several events: an upstream that streams `{"delta":{"content":"sk-ab"}}` then
  * `{"delta":{"content":"cdef…"}}` would hand the agent both halves. So `text/event-stream`
- * responses are parsed into events (`data:` lines, ended by a blank line), and in each
- * chat-completion chunk the text deltas a client concatenates are rewritten through streaming
- * redactors that hold back any end that could be the start of a secret:
+ * responses are read line by line, and in each `data:` line that is a chat-completion chunk (its
+ * JSON is always on one line) the text deltas a client concatenates are rewritten through
+ * streaming redactors that hold back any end that could be the start of a secret:
  *
  * - the text fields of each choice's `delta` — `content`, `reasoning_content`, `reasoning`,
  *   `refusal`, `audio.transcript`, `function_call.arguments`, and `tool_calls[].function.arguments`
@@ -22,14 +22,15 @@
  * chunk of our own just before `data: [DONE]` or the end of the stream. Ordinary text is delayed
  * by at most a secret's length, and an event where nothing changed is passed on byte for byte.
  * Identifiers (`id`, `name`, `type`, `role`) are not streamed text: they are left whole, and like
- * every other event (not JSON, not a chat-completion chunk, comments) are left to the byte-level
- * scrubber the proxy runs on everything this returns. An event over {@link SSE_MAX_EVENT_CHARS}
- * is passed on as it comes (byte-level scrubbing only), so memory stays bounded.
+ * every other line (not JSON, not a chat-completion chunk, `event:`, comments) are left to the
+ * byte-level scrubber the proxy runs on everything this returns. Nothing waits for an event's
+ * blank line. A line over {@link SSE_MAX_LINE_CHARS}, and a stream whose lines end with bare
+ * CRs, are passed on as they come (byte-level scrubbing only), so memory stays bounded.
  */
 import { LaneRedactStream, secretPrefixLength, type Redactor, type TextRedactStream } from '../redact';
 
-/** An event longer than this is passed on unparsed, as it streams. */
-export const SSE_MAX_EVENT_CHARS = 8 * 1024 * 1024;
+/** A line longer than this is passed on unparsed, as it streams. */
+export const SSE_MAX_LINE_CHARS = 8 * 1024 * 1024;
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => !!x && typeof x === 'object' && !Array.isArray(x);
@@ -264,27 +265,32 @@ function envelopeOf(chunk: Obj): Obj {
 }
 
 /**
- * An SSE stream (as text) redacted event by event: `push` returns what may go on now, `end` the
- * rest. Run the byte-level scrubber on what comes out as well (ids, models, other events).
+ * An SSE stream (as text) redacted line by line: `push` returns what may go on now, `end` the
+ * rest. Every `data:` line that is a chat-completion chunk (a chunk's JSON is always on one line)
+ * is rewritten; other lines go on as they came, as soon as they are complete, so nothing waits
+ * for an event's blank line (servers that end events with a single newline stream as before).
+ * Run the byte-level scrubber on what comes out as well (ids, models, other events).
  */
 export class SseRedactStream {
+  /** The current line, not yet complete. */
   private buffer = '';
-  /** The current event's complete lines, as they came (terminators included). */
-  private lines: string[] = [];
-  private size = 0;
-  /** The current event was too long and is being passed on as it comes. */
+  /** The current line was too long and is being passed on as it comes. */
   private raw = false;
+  /** Line ends are bare CRs: not parsed at all (byte-level scrubbing only). */
+  private bare = false;
+  /** What went out last ended an event (a blank line), or nothing went out yet. */
+  private boundary = true;
   private readonly chunks: ChunkRedactor;
 
   constructor(
     private readonly redactor: Redactor,
-    private readonly maxEventChars = SSE_MAX_EVENT_CHARS,
+    private readonly maxLineChars = SSE_MAX_LINE_CHARS,
   ) {
     this.chunks = new ChunkRedactor(redactor);
   }
 
   push(text: string): string {
-    if (this.redactor.empty) return text;
+    if (this.redactor.empty || this.bare || !text) return text;
     let out = '';
     let from = 0;
     let nl: number;
@@ -295,80 +301,58 @@ export class SseRedactStream {
       scan = nl + 1;
       const line = buf.slice(from, nl + 1);
       from = nl + 1;
-      const blank = line === '\n' || line === '\r\n';
       if (this.raw) {
+        this.raw = false;
         out += line;
-        if (blank) this.raw = false;
-        continue;
-      }
-      this.lines.push(line);
-      this.size += line.length;
-      if (blank) out += this.event();
-      else if (this.size > this.maxEventChars) out += this.spill();
+        this.boundary = false;
+      } else out += this.line(line);
     }
     this.buffer = buf.slice(from);
-    if (this.raw) {
+    const cr = this.buffer.indexOf('\r');
+    if (cr >= 0 && cr < this.buffer.length - 1) {
+      // A CR not followed by LF: the stream ends its lines with bare CRs; pass it on as it is.
+      this.bare = true;
       out += this.buffer;
       this.buffer = '';
-    } else if (this.size + this.buffer.length > this.maxEventChars) {
-      out += this.spill() + this.buffer;
+    } else if (this.raw || this.buffer.length > this.maxLineChars) {
+      this.raw = true;
+      out += this.buffer;
+      this.boundary = false;
       this.buffer = '';
     }
     return out;
   }
 
   end(): string {
-    // An event the stream did not end with a blank line: a chunk is still rewritten (and ended);
-    // anything else goes out as it came, after what was held.
-    const rest = this.lines.join('') + this.buffer;
-    this.lines = [];
-    this.size = 0;
+    const rest = this.buffer;
     this.buffer = '';
-    let out = '';
-    let tail = rest;
-    if (rest && !this.raw) {
-      const rewritten = this.rewrite(rest.split(/(?<=\n)/));
-      if (rewritten !== undefined) {
-        out += rewritten;
-        tail = '';
-      }
-    }
-    return out + this.held() + tail;
+    if (this.bare) return rest;
+    // A last line without its line end: a chunk is still rewritten, anything else goes on as it
+    // came, after what was held.
+    const rewritten = rest && !this.raw ? this.rewrite(rest) : undefined;
+    if (rewritten !== undefined) return this.emit(`${rewritten}\n\n`) + this.held();
+    return this.held() + rest;
   }
 
-  /** Gives up on parsing the current event: what came so far goes out as it is. */
-  private spill(): string {
-    const out = this.lines.join('');
-    this.lines = [];
-    this.size = 0;
-    this.raw = true;
-    return out;
+  /** Text going out, whole lines (or a piece of a line too long to keep): notes where it ends. */
+  private emit(text: string): string {
+    if (text) this.boundary = text === '\n' || text === '\r\n' || text.endsWith('\n\n') || text.endsWith('\r\n\r\n');
+    return text;
   }
 
-  /** The current event, complete (its blank line included), as it goes out. */
-  private event(): string {
-    const lines = this.lines;
-    this.lines = [];
-    this.size = 0;
-    return this.rewrite(lines) ?? lines.join('');
+  /** A complete line, as it goes out. */
+  private line(line: string): string {
+    if (!line.startsWith('data:')) return this.emit(line);
+    const body = line.endsWith('\r\n') ? line.slice(0, -2) : line.slice(0, -1);
+    if (body.slice(5).trim() === '[DONE]') return this.held() + this.emit(line);
+    const rewritten = this.rewrite(body);
+    return this.emit(rewritten === undefined ? line : rewritten + line.slice(body.length));
   }
 
-  /** An event's text rewritten, or undefined when it goes out as it came. */
-  private rewrite(lines: string[]): string | undefined {
-    let data: string | undefined;
-    let others = '';
-    for (const line of lines) {
-      const l = line.replace(/\r?\n$/, '');
-      if (l.startsWith('data:')) {
-        const value = l.charCodeAt(5) === 32 ? l.slice(6) : l.slice(5);
-        data = data === undefined ? value : `${data}\n${value}`;
-      } else if (l) others += line;
-    }
-    if (data === undefined) return undefined;
-    if (data.trim() === '[DONE]') {
-      const held = this.held();
-      return held ? held + lines.join('') : undefined;
-    }
+  /** A `data:` line (without its line end) rewritten, or undefined when it goes on as it came. */
+  private rewrite(line: string): string | undefined {
+    if (!line.startsWith('data:')) return undefined;
+    const data = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
     // Only a JSON object can be a chat-completion chunk.
     if (!data.trimStart().startsWith('{')) return undefined;
     let chunk: unknown;
@@ -379,12 +363,15 @@ export class SseRedactStream {
     }
     if (!isObj(chunk) || !Array.isArray(chunk.choices)) return undefined;
     const rewritten = this.chunks.rewrite(chunk, chunk.choices);
-    return rewritten ? `${others}data: ${JSON.stringify(rewritten)}\n\n` : undefined;
+    return rewritten ? `data: ${JSON.stringify(rewritten)}` : undefined;
   }
 
-  /** What the lanes still hold, as a chunk of our own. */
+  /** What the lanes still hold, as an event of our own (ending any event still open first). */
   private held(): string {
     const chunk = this.chunks.flush();
-    return chunk ? `data: ${JSON.stringify(chunk)}\n\n` : '';
+    if (!chunk) return '';
+    const out = `${this.boundary ? '' : '\n'}data: ${JSON.stringify(chunk)}\n\n`;
+    this.boundary = true;
+    return out;
   }
 }
