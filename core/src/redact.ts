@@ -8,7 +8,8 @@
  *
  * Streams are redacted with {@link TextRedactStream} (text) and {@link ByteRedactStream} (bytes):
  * they hold back the end of a chunk that could be the start of a secret, so a key split across
- * two chunks is caught too.
+ * two chunks is caught too. {@link LaneRedactStream} does the same for text of several fields
+ * arriving interleaved (the proxy's SSE deltas: content, reasoning, tool-call arguments, choices).
  *
  * Secrets shorter than {@link MIN_SECRET_LENGTH} characters are ignored: placeholder keys
  * (`EMPTY`, `ollama`, `no-key`) would otherwise be cut out of every text that holds the word.
@@ -241,19 +242,43 @@ export class Redactor {
   }
 }
 
-/** How many trailing units of `buf` could begin one of the secrets (to be held back). */
-function heldBack<T extends string | Buffer>(buf: T, forms: readonly T[], startsWith: (hay: T, at: number, needle: T, len: number) => boolean): number {
+/**
+ * How many trailing units of `buf` could begin one of the secrets (to be held back). Only the
+ * positions holding a form's first unit are compared (this runs on every streamed token).
+ */
+function heldBackText(buf: string, forms: readonly string[]): number {
   let keep = 0;
   for (const f of forms) {
-    const max = Math.min(f.length - 1, buf.length);
-    for (let n = max; n > keep; n--) {
-      if (startsWith(buf, buf.length - n, f, n)) {
+    const first = f.charCodeAt(0);
+    for (let n = Math.min(f.length - 1, buf.length); n > keep; n--) {
+      const at = buf.length - n;
+      if (buf.charCodeAt(at) === first && f.startsWith(buf.slice(at))) {
         keep = n;
         break;
       }
     }
   }
   return keep;
+}
+
+function heldBackBytes(buf: Buffer, forms: readonly Buffer[]): number {
+  let keep = 0;
+  for (const f of forms) {
+    const first = f[0];
+    for (let n = Math.min(f.length - 1, buf.length); n > keep; n--) {
+      const at = buf.length - n;
+      if (buf[at] === first && buf.compare(f, 0, n, at, buf.length) === 0) {
+        keep = n;
+        break;
+      }
+    }
+  }
+  return keep;
+}
+
+/** How many trailing characters of `text` could be the start of one of the redactor's secrets. */
+export function secretPrefixLength(redactor: Redactor, text: string): number {
+  return heldBackText(text, redactor.forms);
 }
 
 /**
@@ -267,7 +292,7 @@ export class TextRedactStream {
   push(text: string): string {
     if (this.redactor.empty) return text;
     const all = this.redactor.redact(this.pending + text);
-    const keep = heldBack(all, this.redactor.forms, (hay, at, needle, len) => hay.startsWith(needle.slice(0, len), at));
+    const keep = heldBackText(all, this.redactor.forms);
     this.pending = all.slice(all.length - keep);
     return all.slice(0, all.length - keep);
   }
@@ -277,6 +302,100 @@ export class TextRedactStream {
     this.pending = '';
     return rest;
   }
+}
+
+/** A piece of text and the lane (field, choice, tool call…) it belongs to. */
+export interface LanePiece {
+  lane: string;
+  text: string;
+}
+
+/**
+ * Text of several lanes arriving interleaved (a streamed reply's content, reasoning and tool-call
+ * arguments, several choices), redacted in arrival order: a secret that starts in one lane and
+ * ends in another is replaced whole (`[redacted]` goes to the lane where it started, the rest of
+ * it is dropped), and the end of what arrived that could begin a secret waits, whatever its lanes,
+ * for the next piece. `push` returns the pieces safe to pass on now, in order; `end` the rest.
+ * Each lane's own concatenation is the job of a {@link TextRedactStream} per lane after this one.
+ */
+export class LaneRedactStream {
+  private held: LanePiece[] = [];
+  constructor(private readonly redactor: Redactor) {}
+
+  push(lane: string, text: string): LanePiece[] {
+    if (!text) return [];
+    if (this.redactor.empty) return [{ lane, text }];
+    if (!this.held.length && !this.redactor.has(text)) {
+      // The common case: nothing waiting, so only the end of this piece may have to.
+      const keep = heldBackText(text, this.redactor.forms);
+      if (!keep) return [{ lane, text }];
+      this.held = [{ lane, text: text.slice(text.length - keep) }];
+      return keep < text.length ? [{ lane, text: text.slice(0, text.length - keep) }] : [];
+    }
+    this.held.push({ lane, text });
+    return this.settle(false);
+  }
+
+  end(): LanePiece[] {
+    return this.held.length ? this.settle(true) : [];
+  }
+
+  private settle(final: boolean): LanePiece[] {
+    let pieces = this.held;
+    const all = pieces.map((p) => p.text).join('');
+    const spans = secretSpans(all, this.redactor.forms);
+    if (spans.length) pieces = cutSpans(pieces, all, spans);
+    const text = spans.length ? pieces.map((p) => p.text).join('') : all;
+    let cut = text.length - (final ? 0 : heldBackText(text, this.redactor.forms));
+    const out: LanePiece[] = [];
+    this.held = [];
+    for (const p of pieces) {
+      if (cut >= p.text.length) {
+        const last = out[out.length - 1];
+        if (last?.lane === p.lane) last.text += p.text;
+        else if (p.text) out.push({ ...p });
+      } else if (cut > 0) {
+        out.push({ lane: p.lane, text: p.text.slice(0, cut) });
+        this.held.push({ lane: p.lane, text: p.text.slice(cut) });
+      } else if (p.text) this.held.push(p);
+      cut -= p.text.length;
+    }
+    return out;
+  }
+}
+
+/** Where the secrets are in `text` (longest forms first, not overlapping), in order. */
+function secretSpans(text: string, forms: readonly string[]): [number, number][] {
+  const spans: [number, number][] = [];
+  for (const f of forms) {
+    for (let at = text.indexOf(f); at >= 0; at = text.indexOf(f, at + 1)) {
+      const end = at + f.length;
+      if (spans.some(([a, b]) => at < b && end > a)) continue;
+      spans.push([at, end]);
+      at = end - 1;
+    }
+  }
+  return spans.sort((x, y) => x[0] - y[0]);
+}
+
+/** The pieces with each span's text removed and `[redacted]` put where the span starts. */
+function cutSpans(pieces: LanePiece[], all: string, spans: [number, number][]): LanePiece[] {
+  const out: LanePiece[] = [];
+  let start = 0;
+  for (const p of pieces) {
+    const end = start + p.text.length;
+    let text = '';
+    let pos = start;
+    for (const [a, b] of spans) {
+      if (b <= pos || a >= end) continue;
+      if (a >= pos) text += all.slice(pos, a) + REDACTED;
+      pos = Math.min(b, end);
+    }
+    text += all.slice(pos, end);
+    out.push({ lane: p.lane, text });
+    start = end;
+  }
+  return out;
 }
 
 function replaceBytes(buf: Buffer, forms: readonly Buffer[]): Buffer {
@@ -307,7 +426,7 @@ export class ByteRedactStream {
     const forms = this.redactor.byteForms;
     if (!forms.length) return Buffer.from(chunk);
     const all = replaceBytes(this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk), forms);
-    const keep = heldBack(all, forms, (hay, at, needle, len) => hay.compare(needle, 0, len, at, at + len) === 0);
+    const keep = heldBackBytes(all, forms);
     this.pending = Buffer.from(all.subarray(all.length - keep));
     return all.subarray(0, all.length - keep);
   }

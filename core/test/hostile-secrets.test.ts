@@ -1,10 +1,12 @@
 /**
  * Hostile suite, secrets (issue 9, point 4): a server that echoes the credentials it is shown —
- * in a response header, JSON bodies, SSE chunks (the key cut across two network chunks and
- * across two content deltas), a tool call's arguments and a 401's message — leaks them nowhere:
+ * in a response header, JSON bodies, SSE chunks (the key cut across two network chunks, across
+ * two content deltas, one character per event, from one choice into the next, in tool-call
+ * arguments streamed in pieces), a tool call's arguments and a 401's message — leaks them nowhere:
  *
  * - through the model proxy, to a black-box agent in a real sandbox on the real engine: what the
- *   agent receives and everything the run records is scrubbed;
+ *   agent receives (and what it reassembles from the stream, as a client does) and everything the
+ *   run records is scrubbed;
  * - through the built-in agent, end to end through the CLI: no file of the run folder, no line of
  *   stdout or stderr (human or `--json`) holds the key, half of it, or its base64 form;
  * - a key inside `--base-url` (`user:password@`, `?api_key=`) is written nowhere either.
@@ -103,6 +105,28 @@ def call(method, path, body=None):
     except urllib.error.HTTPError as e:
         status, headers, data = e.code, dict(e.headers), e.read().decode("utf-8", "replace")
     out.append("== %s %s -> %s\n%s\n%s\n" % (method, path, status, json.dumps(headers), data))
+    if body and body.get("stream"):
+        out.append(reassemble(data))
+def reassemble(data):
+    # What a client makes of the stream: each choice's content and each tool call's arguments
+    # concatenated, and every text piece in the order it came.
+    lanes, order = {}, []
+    for line in data.split("\n"):
+        if not line.startswith("data: ") or line[6:].strip() == "[DONE]":
+            continue
+        try:
+            ev = json.loads(line[6:])
+        except ValueError:
+            continue
+        for c in ev.get("choices") or []:
+            d, i = c.get("delta") or {}, c.get("index", 0)
+            pieces = [("%d.content" % i, d.get("content"))]
+            pieces += [("%d.tool%d" % (i, tc.get("index", 0)), (tc.get("function") or {}).get("arguments")) for tc in d.get("tool_calls") or []]
+            for lane, t in pieces:
+                if isinstance(t, str):
+                    lanes[lane] = lanes.get(lane, "") + t
+                    order.append(t)
+    return "reassembled: %s\norder: %s\n" % (json.dumps(lanes, sort_keys=True), json.dumps("".join(order)))
 msgs = [{"role": "user", "content": "hi"}]
 call("POST", "/chat/completions", {"model": "m", "messages": msgs, "stream": True})
 call("POST", "/chat/completions", {"model": "m", "messages": msgs})
@@ -116,11 +140,11 @@ PY
 echo "[redacted] seen" > leaked.txt`;
 
 describe('hostile: secrets', needsDocker(), () => {
-  test('proxy: an upstream echoing the key in headers, JSON bodies, SSE chunks (split across two) and a 401 reaches the sandboxed agent scrubbed, and the run records none of it', async (t) => {
+  test('proxy: an upstream echoing the key in headers, JSON bodies, SSE chunks (split across chunks, and spread over events, choices and tool-call arguments) and a 401 reaches the sandboxed agent scrubbed, and the run records none of it', async (t) => {
     assertDocker(t);
     const key = secret('sk-proxy-');
     const password = secret('pw-');
-    const server = await startHostileServer('echo', { echo: [password.value], splitDeltas: false });
+    const server = await startHostileServer('echo', { echo: [password.value], spread: true });
     servers.push(server);
     const runsDir = fs.mkdtempSync(join(os.tmpdir(), 'clawgym-hostile-proxy-'));
     const baseUrl = server.url.replace('http://', `http://clawgym:${password.value}@`);
@@ -147,6 +171,12 @@ describe('hostile: secrets', needsDocker(), () => {
     assert.match(diff, /== POST \/chat\/completions -> 200[^=]*x-request-id[^=]*req-\[redacted\]/, 'the response header was scrubbed');
     assert.match(diff, /your key is \[redacted\] and \[redacted\]/, 'the SSE event cut across two chunks, and the JSON body, were scrubbed');
     assert.match(diff, /-> 401[^=]*Incorrect API key provided: \[redacted\] and \[redacted\]/, 'the 401 message was scrubbed');
+    // The stream as a client reassembles it: the key spread over events is replaced whole each time.
+    const lanes = JSON.parse(/reassembled: (.*)/.exec(diff)![1]!) as Record<string, string>;
+    assert.equal(lanes['0.content'], 'your key is [redacted] and [redacted]. and again [redacted] done. spread [redacted] over. cross [redacted]');
+    assert.equal(lanes['1.content'], ' choice.', 'the end of the key in the next choice was dropped');
+    assert.deepEqual(JSON.parse(lanes['0.tool0']!), { command: 'echo "[redacted] and [redacted]" > leaked.txt; echo done' }, 'tool-call arguments in pieces');
+    assert.match(diff, /order: "your key is \[redacted\] and \[redacted\]\. and again \[redacted\] done\. spread \[redacted\] over\. cross \[redacted\] choice\.\{/);
     assert.ok((diff.match(/\[redacted\]/g) ?? []).length >= 8, 'every echo was seen');
     // Nothing the agent got, nothing the run wrote (trajectory from the recordings included).
     assertNowhere(files, [...key.forms, ...password.forms]);

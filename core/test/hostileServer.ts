@@ -4,7 +4,10 @@
  * - `echo`: repeats the credentials it is shown (the bearer token, and any `echo` strings it is
  *   given, e.g. a URL password) everywhere a server can: a response header, a JSON body, SSE
  *   chunks with the key split across two writes (so it arrives in two chunks) and across two
- *   content deltas, a tool call's arguments, and a 401 whose message repeats the key.
+ *   content deltas, a tool call's arguments, and a 401 whose message repeats the key. With
+ *   `spread`, the stream also spreads the key over many events: one character per event for a
+ *   stretch, started in choice 0 and ended in choice 1, and the tool call's arguments in
+ *   5-character pieces.
  * - `endless`: a chat completion stream that never ends (content chunks as fast as the client
  *   reads them), to prove the reader stops at its cap.
  */
@@ -40,15 +43,21 @@ async function body(req: http.IncomingMessage): Promise<Record<string, unknown>>
 }
 
 const sse = (obj: unknown): string => `data: ${JSON.stringify(obj)}\n\n`;
-const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+const chunk = (delta: Record<string, unknown>, finish: string | null = null, index = 0) => ({
   id: 'chatcmpl-hostile',
   object: 'chat.completion.chunk',
   created: 1,
   model: 'hostile',
-  choices: [{ index: 0, delta, finish_reason: finish }],
+  choices: [{ index, delta, finish_reason: finish }],
 });
 
-export async function startHostileServer(mode: 'echo' | 'endless', options: { echo?: string[]; /** Also split the key across two content deltas (default true). */ splitDeltas?: boolean } = {}): Promise<HostileServer> {
+export async function startHostileServer(mode: 'echo' | 'endless', options: {
+    echo?: string[];
+    /** Also split the key across two content deltas (default true). */
+    splitDeltas?: boolean;
+    /** Also spread the key over many events (per character, across choices, in tool-call arguments). */
+    spread?: boolean;
+  } = {},): Promise<HostileServer> {
   const state = { seenKeys: [] as string[], requests: [] as string[], streamedBytes: 0 };
   const server = http.createServer((req, res) => {
     void (async () => {
@@ -119,8 +128,20 @@ export async function startHostileServer(mode: 'echo' | 'endless', options: { ec
         await new Promise((r) => setTimeout(r, 20));
         res.write(sse(chunk({ content: `${key.slice(half)} done.` })));
       }
+      if (options.spread) {
+        // One character per event for a stretch.
+        res.write(sse(chunk({ content: ` spread ${key.slice(0, 6)}` })));
+        for (const ch of key.slice(6, 16)) res.write(sse(chunk({ content: ch })));
+        res.write(sse(chunk({ content: `${key.slice(16)} over.` })));
+        // Started in choice 0, ended in choice 1 (the next event).
+        res.write(sse(chunk({ content: ` cross ${key.slice(0, 20)}` })));
+        res.write(sse(chunk({ content: `${key.slice(20)} choice.` }, null, 1)));
+        res.write(sse(chunk({}, 'stop', 1)));
+      }
       res.write(sse(chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'exec', arguments: '' } }] })));
-      res.write(sse(chunk({ tool_calls: [{ index: 0, function: { arguments: JSON.stringify({ command }) } }] })));
+      const args = JSON.stringify({ command });
+      const step = options.spread ? 5 : args.length;
+      for (let i = 0; i < args.length; i += step) res.write(sse(chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(i, i + step) } }] })));
       res.write(sse(chunk({}, 'tool_calls')));
       res.write(sse({ id: 'chatcmpl-hostile', object: 'chat.completion.chunk', created: 1, model: 'hostile', choices: [], usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 } }));
       res.end('data: [DONE]\n\n');

@@ -18,7 +18,10 @@
  * An upstream may echo the key (a 401 repeating the key it was shown): everything that comes back
  * — returned headers, bodies, SSE streams (a key split across chunks too), our error messages —
  * is scrubbed of the key, the URL's credentials and credential headers ({@link Redactor}) before
- * the agent in the sandbox sees it, and so is every recording.
+ * the agent in the sandbox sees it, and so is every recording. In a stream, chat-completion
+ * chunks are also rewritten line by line ({@link SseRedactStream}), so a key spread over
+ * several deltas (of one field, or of several fields or choices) is caught too; the recording is
+ * reassembled from exactly what the agent was sent.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -27,6 +30,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isLoopbackHost } from '../modelserver/server';
 import { Redactor } from '../redact';
+import { SseRedactStream } from './sseRedact';
 
 /** Request bodies above this are refused with 413. */
 export const PROXY_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
@@ -324,6 +328,14 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
         const decoder = new TextDecoder('utf-8');
         // Scrubbed as it streams: the end of a chunk that may begin a secret waits for the next one.
         const scrubber = redactor.byteStream();
+        // An event stream is also redacted event by event (a key spread over several deltas).
+        const events = isSse && !redactor.empty ? { decoder: new TextDecoder('utf-8'), stream: new SseRedactStream(redactor) } : undefined;
+        const scrub = (chunk: Buffer): Buffer => (events ? scrubber.push(Buffer.from(events.stream.push(events.decoder.decode(chunk, { stream: true })), 'utf8')) : scrubber.push(chunk));
+        const scrubEnd = (): Buffer => {
+          if (!events) return scrubber.end();
+          const rest = scrubber.push(Buffer.from(events.stream.push(events.decoder.decode()) + events.stream.end(), 'utf8'));
+          return Buffer.concat([rest, scrubber.end()]);
+        };
         const pass = (chunk: Buffer) => {
           if (!chunk.length) return;
           res.write(chunk);
@@ -333,9 +345,9 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
             else kept.push(chunk);
           } else truncated = true;
         };
-        up.on('data', (chunk: Buffer) => pass(scrubber.push(chunk)));
+        up.on('data', (chunk: Buffer) => pass(scrub(chunk)));
         up.on('end', () => {
-          pass(scrubber.end());
+          pass(scrubEnd());
           res.end();
           const text = Buffer.concat(kept).toString('utf8');
           const response = assembler ? assembler.result() : parseJson(text);
