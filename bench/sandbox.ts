@@ -233,7 +233,7 @@ async function main(): Promise<void> {
     console.log(line('clawgym', ours, TASKS) + '   (create + copy in + exec + verify + dispose, nop agent, run folder written)');
     const phase = (k: keyof (typeof timings)[number]) => `${k.replace('Ms', '')} p50 ${pct(timings.map((t) => t[k]), 50).toFixed(0)} ms`;
     console.log(`${''.padEnd(12)} phases: ${phase('createMs')} · ${phase('agentMs')} · ${phase('verifyMs')} (of it ${phase('integrityMs')}) · ${phase('disposeMs')}`);
-    console.log(`${''.padEnd(12)} integrity: mean ${(timings.reduce((a, t) => a + t.integrityMs, 0) / timings.length).toFixed(1)} ms/trial (quiesce + engine diff${FRESH ? ' + fresh grading sandbox' : ''}); ${freshGraded} of ${TASKS} graded in a fresh sandbox${FRESH ? ' (--fresh-grading)' : ''}`);
+    console.log(`${''.padEnd(12)} integrity: mean ${(timings.reduce((a, t) => a + t.integrityMs, 0) / timings.length).toFixed(1)} ms/trial (quiesce + look at what changed outside the workspace${FRESH ? ' + fresh grading sandbox' : ''}); ${freshGraded} of ${TASKS} graded in a fresh sandbox${FRESH ? ' (--fresh-grading)' : ''}`);
     if (CLI_HARNESS) {
       const cli = await cliHarness(tasks, splitDir);
       console.log(line('cli-harness', cli, TASKS) + '   (docker CLI subprocess per step, the authors\' style)');
