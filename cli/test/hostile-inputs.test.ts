@@ -3,12 +3,12 @@
  * short timeout and a small heap, so a regression (a FIFO that hangs `validate`, /dev/zero that
  * fills memory) fails the test instead of hanging it.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join } from 'node:path';
+import { tempDirs } from '../../core/test/util';
 
 const repoRoot = join(__dirname, '..', '..', '..');
 const cliJs = join(repoRoot, 'out', 'cli', 'src', 'main.js');
@@ -16,15 +16,7 @@ const CASE = { timeout: 20_000 };
 const HEAD = 'version: 1\nid: t\nintent: Do the thing.\n';
 const CHECKS = 'verifier:\n  checks:\n    - id: out\n      file_exists: out.txt\n';
 
-const made: string[] = [];
-after(() => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(join(os.tmpdir(), 'clawgym-hostile-cli-'));
-  made.push(d);
-  return d;
-}
+const tmp = tempDirs('hostile-cli');
 
 function cli(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string; ms: number } {
   const t0 = Date.now();

@@ -1,8 +1,7 @@
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join, relative } from 'node:path';
 import { clawtaskFromClawGym, exportClawGym, importClawGym, type ConvertReport } from '../src/clawgym/convert';
 import { checkPySource, checkPySpec, jsRegexToPython, rewardShSource } from '../src/clawgym/checkPy';
@@ -12,18 +11,10 @@ import { loadTask } from '../src/run/load';
 import type { CheckModel } from '../src/run/types';
 import { parseTask } from '../src/syntax';
 import { assertDocker, needsDocker, TEST_IMAGE } from './docker';
-import { fixturesDir } from './util';
+import { fixturesDir, tempDirs } from './util';
 
 const validDir = join(fixturesDir, 'clawgym', 'valid');
-const tmpRoots: string[] = [];
-after(() => {
-  for (const d of tmpRoots) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(join(os.tmpdir(), 'clawgym-convert-'));
-  tmpRoots.push(d);
-  return d;
-}
+const tmp = tempDirs('convert');
 type Spec = Record<string, string | Buffer | null | { text: string | Buffer; mode: number } | { link: string }>;
 /** Files (path -> content), empty folders (null), modes and symlinks under a folder. */
 function tree(spec: Spec, dir = tmp()): string {

@@ -5,11 +5,10 @@
  * `contents: false`) reports the same symlink problems `run` refuses. Cases that could block the
  * process run in a child with a timeout, so a regression fails instead of hanging the suite.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join } from 'node:path';
 import { decodeUtf8, firstInvalidUtf8, MAX_SOURCE_FILE_BYTES, MAX_TASK_FILE_BYTES } from '../src/input';
 import { validateTask } from '../src/language/diagnostics';
@@ -18,19 +17,12 @@ import { nodeFileSystem } from '../src/language/fsHost';
 import { loadTask } from '../src/run/load';
 import { readClawGymTask } from '../src/clawgym/task';
 import { parseTask } from '../src/syntax';
+import { tempDirs } from './util';
 
 const CASE = { timeout: 15_000 };
 const HEAD = 'version: 1\nid: t\nintent: Do the thing.\n';
 const CHECKS = 'verifier:\n  checks:\n    - id: out\n      file_exists: out.txt\n';
-const made: string[] = [];
-after(() => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(join(os.tmpdir(), 'clawgym-hostile-inputs-'));
-  made.push(d);
-  return d;
-}
+const tmp = tempDirs('hostile-inputs');
 
 /**
  * Load a task in a child process (killed after 10 s, at most 256 MB of heap): a loader that opens

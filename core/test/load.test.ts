@@ -1,22 +1,13 @@
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join } from 'node:path';
 import { loadTask, materializeDir, parseDuration, parseSize, rubricFromMetadata, type LoadResult } from '../src/run/load';
 import type { SandboxFile } from '../src/sandbox/types';
-import { fixturesDir } from './util';
+import { fixturesDir, tempDirs } from './util';
 
-const tmpRoots: string[] = [];
-after(() => {
-  for (const d of tmpRoots) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(join(os.tmpdir(), 'clawgym-load-'));
-  tmpRoots.push(d);
-  return d;
-}
+const tmp = tempDirs('load');
 /** Write files (path -> text, or `{ mode }` / `null` for an empty folder) under a new temp dir. */
 function tree(spec: Record<string, string | Buffer | null | { text: string; mode: number }>, dir = tmp()): string {
   for (const [rel, v] of Object.entries(spec)) {

@@ -1,4 +1,7 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import type { ResolvedTask } from '../src/run/types';
 /** The repository root (tests run from out/core/test). */
 export const repoRoot = join(__dirname, '..', '..', '..');
@@ -31,5 +34,21 @@ export function helloResolvedTask(id: string, overrides: Partial<ResolvedTask> =
     },
     solution: { script: 'cp input.txt out.txt\necho done', origin: 'inline' },
     ...overrides,
+  };
+}
+
+/**
+ * `tmp()` makes a new temporary directory named `clawgym-<prefix>-*`; every one is removed when
+ * the test file ends. Call at the top level of a test file.
+ */
+export function tempDirs(prefix: string): () => string {
+  const made: string[] = [];
+  after(() => {
+    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = fs.mkdtempSync(join(os.tmpdir(), `clawgym-${prefix}-`));
+    made.push(d);
+    return d;
   };
 }
