@@ -162,10 +162,9 @@ export async function secureGrading(options: {
   if (options.forceFresh) reasons.push('fresh grading was asked for');
   if (reasons.length === 0) return { sandbox, fresh: false, integrity };
   if (!backend.createGrader) {
-    if (stopped || (sandbox.quiesce && !clean)) {
-      throw new Error(`cannot grade: ${reasons.join('; ')}, and the ${backend.name} backend cannot grade in a fresh sandbox`);
-    }
-    integrity.why = `${reasons.join('; ')} (graded in place: the ${backend.name} backend has no fresh grading sandbox)`;
+    if (stopped) throw new Error(`cannot grade: ${reasons.join('; ')}, and the ${backend.name} backend cannot grade in a fresh sandbox`);
+    // e.g. the local backend without isolation and without a keeper: said, not hidden
+    integrity.why = `${reasons.join('; ')} (graded in place${sandbox.quiesce && !clean ? ', so NOT guaranteed free of the agent\'s processes' : ''}: the ${backend.name} backend has no fresh grading sandbox)`;
     return { sandbox, fresh: false, integrity };
   }
   integrity.gradedIn = 'fresh-sandbox';
