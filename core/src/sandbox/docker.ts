@@ -734,11 +734,9 @@ class DockerSandboxImpl implements DockerSandbox {
       throw mapError(e, this.endpoint, what);
     }
     // Docker describes the copied path in a header: refuse a symlink (never followed) or a file.
-    const statHeader = (stream as unknown as { headers?: Record<string, string> }).headers?.['x-docker-container-path-stat'];
-    if (statHeader) {
-      const stat = JSON.parse(Buffer.from(statHeader, 'base64').toString('utf8')) as { mode: number; linkTarget?: string };
-      const isDir = (stat.mode & 2 ** 31) !== 0;
-      const isLink = (stat.mode & 2 ** 27) !== 0;
+    const stat = archiveStat(stream);
+    if (stat) {
+      const { isDir, isLink } = stat;
       if (isLink || !isDir) {
         (stream as unknown as { destroy(): void }).destroy();
         throw isLink
@@ -970,9 +968,7 @@ class DockerBackendImpl implements DockerBackend {
         if ((e as DockerError).statusCode !== 404) throw e;
       }
       if (tree) {
-        const statHeader = (tree as unknown as { headers?: Record<string, string> }).headers?.['x-docker-container-path-stat'];
-        const stat = statHeader ? (JSON.parse(Buffer.from(statHeader, 'base64').toString('utf8')) as { mode: number }) : undefined;
-        if (stat && (stat.mode & 2 ** 27) !== 0) {
+        if (archiveStat(tree)?.isLink) {
           // a symlink in place of the workspace: nothing is copied (the verifier reports it)
           (tree as unknown as { destroy(): void }).destroy();
         } else {
@@ -1138,6 +1134,14 @@ class DockerBackendImpl implements DockerBackend {
     }
     return sandbox;
   }
+}
+
+/** What the engine's archive header says of the copied path (getArchive), if it says it. */
+function archiveStat(stream: NodeJS.ReadableStream): { isDir: boolean; isLink: boolean; linkTarget?: string } | undefined {
+  const header = (stream as unknown as { headers?: Record<string, string> }).headers?.['x-docker-container-path-stat'];
+  if (!header) return undefined;
+  const stat = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { mode: number; linkTarget?: string };
+  return { isDir: (stat.mode & 2 ** 31) !== 0, isLink: (stat.mode & 2 ** 27) !== 0, ...(stat.linkTarget !== undefined ? { linkTarget: stat.linkTarget } : {}) };
 }
 
 /** `stream` passed through, failing with `too-large` (in `error` too) after `max` bytes. */
